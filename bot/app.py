@@ -1,0 +1,49 @@
+"""The application's dependencies, built once at the entry point and passed in."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.settings import Settings
+from storage.catalog import SqlCatalog
+from storage.db import create_db_engine
+from storage.migrate import is_up_to_date, upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    catalog: SqlCatalog
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    """Engine and catalog for ``settings``; brings the schema up to date unless told not to."""
+    engine = create_db_engine(settings.database_url)
+    if migrate and not is_up_to_date(engine):
+        log.info("migrating the database to the newest schema")
+        upgrade(engine)
+    return Services(settings=settings, engine=engine, catalog=SqlCatalog(engine))
+
+
+def load_sample_if_empty(services: Services) -> int:
+    """Load the bundled sample catalog into an empty database; returns how many papers it added."""
+    from bot.ingest.importer import import_file
+
+    if services.catalog.count():
+        return 0
+    path = services.settings.resolve_path(services.settings.sample_catalog)
+    if not path.is_file():
+        log.warning("sample catalog %s not found; starting with an empty catalog", path)
+        return 0
+    run = import_file(services.catalog, path, source="arxiv-rss")
+    log.info("loaded the sample catalog: %d papers from %s", run.new, path.name)
+    return run.new

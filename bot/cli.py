@@ -1,0 +1,348 @@
+"""The `paperbot` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from bot.app import Services, build_services
+from bot.console.render import render_ingest_run, render_paper, render_stats
+from bot.domain.catalog import CatalogStats
+from bot.domain.export import CSV_COLUMNS, bibtex_key, to_bibtex, to_csv_row
+from bot.domain.ingest import FeedError
+from bot.domain.ingest.detect import FORMATS
+from bot.domain.ingest.jsonl import paper_to_json
+from bot.domain.lookups import BadPaperRef, PaperNotFound, find_paper
+from bot.ingest.importer import import_file
+from bot.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="paperbot",
+    help="A Discord bot for research-paper alerts: catalog, search and digests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+class CliError(Exception):
+    """Ends the command with a one-line message and exit status 1."""
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+@contextmanager
+def _services(*, migrate: bool = True) -> Iterator[Services]:
+    services = build_services(_settings(), migrate=migrate)
+    try:
+        yield services
+    finally:
+        services.close()
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _stats_json(stats: CatalogStats) -> dict[str, Any]:
+    return {
+        "papers": stats.papers,
+        "authors": stats.authors,
+        "sources": stats.sources,
+        "categories": stats.categories,
+        "versions": stats.versions,
+        "newest_added": stats.newest_added.isoformat() if stats.newest_added else None,
+        "newest_published": stats.newest_published.isoformat() if stats.newest_published else None,
+        "per_source": stats.per_source,
+        "top_categories": dict(stats.top_categories),
+    }
+
+
+@app.command()
+def run() -> None:
+    """Start the bot: on Discord with DISCORD_TOKEN set, else the interactive console."""
+    from bot.app import load_sample_if_empty
+
+    settings = _settings()
+    _configure_logging(settings.log_level)
+    with _services() as services:
+        added = load_sample_if_empty(services)
+        if added:
+            err.print(f"loaded {added:,} sample papers into the empty catalog", markup=False)
+        if settings.discord_token is None:
+            from bot.console.repl import run_console
+
+            raise typer.Exit(run_console(services))
+        raise CliError(
+            "the Discord front end is not built yet; unset DISCORD_TOKEN for the console"
+        )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    from storage.migrate import current_revision, upgrade
+
+    with _services(migrate=False) as services:
+        before = current_revision(services.engine)
+        upgrade(services.engine)
+        after = current_revision(services.engine)
+    if before == after:
+        out.print(f"database is up to date (revision {after})")
+    else:
+        out.print(f"database migrated from {before or 'empty'} to {after}")
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Files to import (.gz is read too).")],
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}. Detected if omitted."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Import listing files, JSON Lines dumps or saved feeds into the catalog."""
+    if format and format not in FORMATS:
+        raise CliError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
+    for path in files:
+        if not path.is_file():
+            raise CliError(f"cannot read {path}: no such file")
+    results = []
+    with _services() as services:
+        for path in files:
+            size = path.stat().st_size
+            show_bar = not as_json and err.is_terminal and size > 1 << 20
+            with _progress(show_bar) as progress:
+                task = progress.add_task(path.name, total=size) if progress else None
+
+                def advance(done: int, task: Any = task, progress: Any = progress) -> None:
+                    if progress is not None:
+                        progress.update(task, completed=done)
+
+                try:
+                    run = import_file(services.catalog, path, fmt=format, on_progress=advance)
+                except FeedError as exc:
+                    raise CliError(f"{path}: {exc}; nothing was imported") from exc
+                except ValueError as exc:
+                    raise CliError(f"{path}: {exc}") from exc
+            results.append((path, run))
+            if not as_json:
+                out.print(render_ingest_run(run, label=str(path)))
+    if as_json:
+        _print_json([{"file": str(path), **_run_json(run)} for path, run in results])
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress | None]:
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        yield progress
+
+
+@app.command()
+def show(
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL, DOI or key.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Show one paper of the catalog."""
+    with _services() as services:
+        try:
+            paper = find_paper(services.catalog, paper_id)
+        except (BadPaperRef, PaperNotFound) as exc:
+            raise CliError(str(exc)) from exc
+    if as_json:
+        _print_json(paper_to_json(paper))
+    else:
+        out.print(render_paper(paper))
+
+
+@app.command()
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Catalog statistics."""
+    with _services() as services:
+        result = services.catalog.stats()
+    if as_json:
+        _print_json(_stats_json(result))
+    else:
+        out.print(render_stats(result))
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", "-f", help="jsonl, bibtex or csv.")] = "jsonl",
+) -> None:
+    """Write the whole catalog to standard output."""
+    if format not in ("jsonl", "bibtex", "csv"):
+        raise CliError(f"unknown export format {format!r}; choose jsonl, bibtex or csv")
+    with _services() as services:
+        stream = sys.stdout
+        if format == "csv":
+            writer = csv.writer(stream)
+            writer.writerow(CSV_COLUMNS)
+            for paper in services.catalog.iter_papers():
+                writer.writerow(to_csv_row(paper))
+        elif format == "bibtex":
+            used: dict[str, int] = {}
+            for paper in services.catalog.iter_papers():
+                key = bibtex_key(paper)
+                n = used.get(key, 0)
+                used[key] = n + 1
+                stream.write(to_bibtex(paper, key if n == 0 else f"{key}{n + 1}") + "\n")
+        else:
+            for paper in services.catalog.iter_papers():
+                stream.write(json.dumps(paper_to_json(paper), ensure_ascii=False) + "\n")
+
+
+@app.command()
+def ingest(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[SOURCE]...",
+            help="An arXiv category (cs.CL), several joined with + (cs.CL+cs.LG), arxiv:QUERY, "
+            "id:ID[,ID], or a feed URL. Default: the configured categories and feeds.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Fetch sources now and store their papers (polite: conditional GET, arXiv's 3 s rule)."""
+    import asyncio
+
+    from bot.ingest.service import configured_sources
+    from bot.ingest.sources import resolve_source
+
+    settings = _settings()
+    wanted = list(sources or configured_sources(settings))
+    if not wanted:
+        raise CliError("no sources configured; name one, e.g. `paperbot ingest cs.CL`")
+    try:
+        specs = [resolve_source(s) for s in wanted]
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    with _services() as services:
+        runs = asyncio.run(_ingest(services, specs))
+    if as_json:
+        _print_json([_run_json(run) for run in runs])
+    else:
+        for run in runs:
+            out.print(render_ingest_run(run))
+    if any(run.status == "failed" for run in runs):
+        raise typer.Exit(1)
+
+
+async def _ingest(services: Services, specs: list[Any]) -> list[Any]:
+    import aiohttp
+
+    from bot.ingest.service import IngestService, base_overrides, make_fetcher
+
+    async with aiohttp.ClientSession() as session:
+        service = IngestService(
+            services.catalog,
+            make_fetcher(services.settings, session),
+            overrides=base_overrides(services.settings),
+        )
+        return await service.ingest_many(specs)
+
+
+def _run_json(run: Any) -> dict[str, Any]:
+    return {
+        "source": run.source,
+        "status": run.status,
+        "reason": run.reason,
+        "fetched": run.fetched,
+        "new": run.new,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "skipped": run.skipped,
+        "skipped_entries": [
+            {"position": s.position, "reason": s.reason, "ref": s.ref} for s in run.skipped_entries
+        ],
+    }
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        force=True,
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _say(message: str) -> None:
+    """One unwrapped line on standard error (rich would wrap it at the terminal width)."""
+    sys.stderr.write(message.replace("\n", " ") + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the command; known failures end in one line and a non-zero status."""
+    command = typer.main.get_command(app)
+    try:
+        settings_level = "WARNING"
+        _configure_logging(settings_level)
+        code = command.main(args=argv, prog_name="paperbot", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError:
+        # Click 8.2 raises for a bare `paperbot`; the help text is already printed.
+        code = 0
+    except click.UsageError as exc:
+        _say(f"paperbot: error: {exc.format_message()}")
+        code = 2
+    except click.exceptions.Abort:
+        _say("paperbot: aborted")
+        code = 130
+    except click.ClickException as exc:
+        _say(f"paperbot: error: {exc.format_message()}")
+        code = exc.exit_code
+    except (CliError, SettingsError, BadPaperRef, PaperNotFound) as exc:
+        _say(f"paperbot: error: {exc}")
+        code = 1
+    except OperationalError as exc:
+        _say(f"paperbot: error: database unavailable: {exc.orig}")
+        code = 1
+    except SQLAlchemyError as exc:
+        _say(f"paperbot: error: database error: {exc.__class__.__name__}")
+        code = 1
+    except BrokenPipeError:
+        code = 0
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,1 @@
+"""Storage: every table, query and migration of paperbot (SQLite or PostgreSQL)."""

@@ -1,0 +1,182 @@
+"""The real `paperbot` command, run as a subprocess against a database of the test's own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.feed_server import Response, run_in_thread
+
+ROOT = Path(__file__).resolve().parents[2]
+RSS = ROOT / "tests" / "fixtures" / "arxiv" / "rss_2024-11-28_all_archives.xml"
+
+
+def paperbot(
+    *args: str, db: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "PAPERBOT_LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    full_env.pop("DISCORD_TOKEN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "catalog.db"
+
+
+def test_import_then_stats_counts_the_real_rss_snapshot(db: Path) -> None:
+    imported = paperbot("import", str(RSS), "--json", db=db)
+    assert imported.returncode == 0, imported.stderr
+    [run] = json.loads(imported.stdout)
+    assert (run["status"], run["new"], run["skipped"]) == ("ok", 1504, 0)
+
+    stats = paperbot("stats", "--json", db=db)
+    assert stats.returncode == 0, stats.stderr
+    data = json.loads(stats.stdout)
+    assert data["papers"] == 1504
+    assert data["sources"] == 1
+    assert data["authors"] > 5000
+
+    again = json.loads(paperbot("import", str(RSS), "--json", db=db).stdout)[0]
+    assert (again["new"], again["unchanged"]) == (0, 1504)
+
+
+def test_show_json_prints_the_paper_shape(db: Path) -> None:
+    paperbot("import", str(RSS), db=db)
+    shown = paperbot("show", "https://arxiv.org/abs/2411.17702v1", "--json", db=db)
+    assert shown.returncode == 0, shown.stderr
+    paper = json.loads(shown.stdout)
+    assert paper["id"] == "2411.17702"
+    assert paper["version"] == "v1"
+    assert paper["authors"] == ["Hyewon Jeong", "Suyeol Yun", "Hammaad Adam"]
+    assert paper["categories"] == ["eess.SP", "cs.LG"]
+    assert paper["published"].startswith("2024-11-28")
+    assert set(paper) >= {
+        "id",
+        "version",
+        "title",
+        "authors",
+        "affiliations",
+        "categories",
+        "published",
+        "updated",
+        "abstract",
+        "doi",
+        "journal_ref",
+        "comment",
+        "url",
+        "pdf_url",
+        "sources",
+    }
+
+
+def test_export_jsonl_imports_back_unchanged(db: Path, tmp_path: Path) -> None:
+    paperbot("import", str(RSS), db=db)
+    exported = paperbot("export", "--format", "jsonl", db=db)
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.splitlines()
+    assert len(lines) == 1504
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text(exported.stdout, encoding="utf-8")
+    other = tmp_path / "other.db"
+    assert paperbot("import", str(dump), db=other).returncode == 0
+    again = paperbot("export", "--format", "jsonl", db=other)
+    assert again.stdout == exported.stdout
+
+
+def test_export_bibtex_and_csv(db: Path) -> None:
+    paperbot("import", str(RSS), db=db)
+    bib = paperbot("export", "--format", "bibtex", db=db).stdout
+    assert bib.count("@misc{") == 1504
+    assert "eprint = {2411.17702}" in bib
+    csv_out = paperbot("export", "--format", "csv", db=db).stdout
+    assert csv_out.splitlines()[0].startswith("id,version,title,authors")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("import", "/no/such/file.xml"), "cannot read /no/such/file.xml"),
+        (("import", "--format", "pdf", str(RSS)), "unknown format 'pdf'"),
+        (("show", "not-an-id"), "is not an arXiv id"),
+        (("show", "2411.99999"), "no paper 2411.99999"),
+        (("export", "--format", "yaml"), "unknown export format 'yaml'"),
+        (("stats", "--bogus"), "No such option '--bogus'"),
+        (("ingest", "not a source!"), "accepted forms"),
+    ],
+)
+def test_bad_input_ends_with_one_line_and_non_zero_status(
+    db: Path, args: tuple[str, ...], message: str
+) -> None:
+    result = paperbot(*args, db=db)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_bad_setting_stops_start_up_naming_it(db: Path) -> None:
+    result = paperbot("stats", db=db, env={"PAPERBOT_INGEST_TIMEZONE": "Mars/Base"})
+    assert result.returncode == 1
+    assert "PAPERBOT_INGEST_TIMEZONE" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_truncated_feed_file_imports_nothing(db: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.xml"
+    data = RSS.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    result = paperbot("import", str(cut), "--format", "arxiv-rss", db=db)
+    assert result.returncode == 1
+    assert "nothing was imported" in result.stderr
+    assert json.loads(paperbot("stats", "--json", db=db).stdout)["papers"] == 0
+
+
+def test_ingest_fetches_from_the_configured_arxiv_rss(db: Path) -> None:
+    with run_in_thread() as served:
+        served.server.add("/rss/cs.CL+cs.LG", RSS.read_bytes(), etag='"v1"')
+        env = {
+            "PAPERBOT_ARXIV_RSS_BASE": served.base_url,
+            "PAPERBOT_ARXIV_CATEGORIES": '["cs.CL","cs.LG"]',
+        }
+        first = paperbot("ingest", "--json", db=db, env=env)
+        assert first.returncode == 0, first.stderr
+        assert json.loads(first.stdout)[0]["new"] == 1504
+        second = paperbot("ingest", "--json", db=db, env=env)
+        assert json.loads(second.stdout)[0]["status"] == "not_modified"
+        [_, again] = served.server.requests("/rss/cs.CL+cs.LG")
+        assert again.headers.get("If-None-Match") == '"v1"'
+
+
+def test_ingest_reports_a_failing_source_and_exits_non_zero(db: Path) -> None:
+    with run_in_thread() as served:
+        served.server.script("/rss/cs.CL", [Response(status=404, body=b"not here")])
+        env = {"PAPERBOT_ARXIV_RSS_BASE": served.base_url, "PAPERBOT_HTTP_MAX_ATTEMPTS": "1"}
+        result = paperbot("ingest", "cs.CL", "--json", db=db, env=env)
+        assert result.returncode == 1
+        [run] = json.loads(result.stdout)
+        assert run["status"] == "failed" and "404" in run["reason"]
+
+
+def test_console_reads_piped_commands_and_exits_cleanly(db: Path) -> None:
+    result = paperbot("run", db=db, stdin="/stats\n/paper 2411.17702\n")
+    assert result.returncode == 0, result.stderr
+    assert "1,504" in result.stdout
+    assert "Good Views" in result.stdout
