@@ -350,7 +350,12 @@ def _readable(spellings: Counter[str]) -> str:
     for spelling, count in spellings.items():
         first = spelling.split(" ", 1)[0]
         lowered = spelling[0].lower() + spelling[1:]
-        if first[:1].isupper() and first[1:].islower() and lowered in merged:
+        if (
+            lowered != spelling
+            and first[:1].isupper()
+            and first[1:].islower()
+            and lowered in merged
+        ):
             merged[lowered] += count
             del merged[spelling]
     return min(merged.items(), key=lambda kv: (-kv[1], kv[0]))[0]

@@ -189,3 +189,8 @@ def test_topic_summary_line() -> None:
     assert topic_summary_line(1, ["graph colouring"]) == "1 new paper · themes: graph colouring"
     assert topic_summary_line(3, []) == "3 new papers"
     assert topic_summary_line(0, ["anything"]) == "No new papers"
+
+
+def test_a_capital_without_a_lower_case_form_keeps_its_spelling() -> None:
+    # Mathematical italic capitals have no lower case: the spelling must survive the merge.
+    assert key_phrases(["𝑨a"], limit=1) == ["𝑨a"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import time
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -336,50 +334,3 @@ def test_export_bad_lines_are_skipped() -> None:
         "Paper",
     ]
     assert [r.position for r in results if isinstance(r, SkippedEntry)] == [1, 2, 3]
-
-
-# ---------------------------------------------------------------------------------------------
-# Throughput (opt in: PAPERBOT_BENCH=1 pytest tests/domain/ingest/test_jsonl.py -k rate -s)
-
-
-def _realistic_snapshot_lines() -> list[bytes]:
-    """Snapshot records with a real day's abstracts, titles and author lists (~1.8 KB each)."""
-    papers = parse_arxiv_rss((ARXIV / "rss_2024-11-28_all_archives.xml").read_bytes()).papers
-    lines = []
-    for p in papers:
-        record = {
-            "id": p.arxiv_id,
-            "submitter": p.author_names[0] if p.authors else "",
-            "authors": ", ".join(p.author_names),
-            "title": p.title,
-            "comments": "12 pages, 3 figures",
-            "journal-ref": p.journal_ref,
-            "doi": p.doi,
-            "report-no": None,
-            "categories": " ".join(p.categories),
-            "license": None,
-            "abstract": f"  {p.abstract}\n",
-            "versions": [
-                {"version": f"v{n}", "created": "Mon, 2 Apr 2007 19:18:42 GMT"}
-                for n in range(1, (p.version or 1) + 1)
-            ],
-            "update_date": "2008-11-13",
-            "authors_parsed": [
-                [a.name.split()[-1], " ".join(a.name.split()[:-1]), ""] for a in p.authors
-            ],
-        }
-        lines.append(json.dumps(record, separators=(",", ":")).encode() + b"\n")
-    return lines
-
-
-@pytest.mark.skipif(not os.environ.get("PAPERBOT_BENCH"), reason="set PAPERBOT_BENCH=1 to run")
-def test_snapshot_parse_rate() -> None:
-    lines = _realistic_snapshot_lines() * 20
-    best = 0.0
-    for _ in range(3):
-        started = time.process_time()  # CPU time: other work on the machine does not count
-        count = sum(1 for _ in iter_snapshot(lines))
-        best = max(best, count / (time.process_time() - started))
-    size = sum(map(len, lines)) / len(lines)
-    print(f"\niter_snapshot: {best:,.0f} records/s (CPU time, {size:.0f} B/record)")
-    assert best >= 30_000
