@@ -20,15 +20,17 @@ here with ElementTree:
   cross-listed, to a partner category seen with the primary in the fixture when there is one;
 * licences: the fixture's distribution.
 
-Abstracts are sequences of sentences drawn from per-category sentence pools built once per seed
-(that is what makes generation fast: sentence pools are built with ``random.choices``, an abstract
-is a handful of picks and one ``join``), with a synthetic model name (``GrapTran``) added to each so
-the vocabulary keeps growing with the corpus as real vocabularies do. Abstract lengths follow a
-gamma distribution with mean 160 words (sd ~50), titles have 6-14 words, papers 3-5 authors and
-1-3 versions. Ids are ``YYMM.NNNNN``, increasing, spread evenly over 2015-01..2026-12, with
-RFC 2822 version dates inside the id's month.
+Sentences mix the two tables word by word (every third or fourth word from the category's,
+30% in all) and are built once per seed into per-category pools of abstract *halves* and title
+halves (``random.choices`` does the sampling in bulk). A record then costs a few picks: an abstract
+is two halves whose lengths are drawn from gamma(5, 16), so the whole follows gamma(10, 16) (mean
+160 words, sd ~50), plus a made-up model name (``GrapTran``) so the vocabulary keeps growing with
+the corpus as real vocabularies do; a title is two halves of 3-7 words (6-14). Papers have 3-5
+authors and 1-3 versions. Ids are ``YYMM.NNNNN``, increasing, spread evenly over 2015-01..2026-12,
+with RFC 2822 version dates inside the id's month (later versions up to 200 days on).
 
-``generate(n, seed)`` is deterministic for ``(n, seed)`` and makes about 100k records/s;
+``generate(n, seed)`` is deterministic for ``(n, seed)`` (the id range and the author pool depend
+on ``n``, so the first records of two sizes differ) and makes about 90k records/s here;
 ``python -m benchmarks.corpus 1000000 benchmarks/data/corpus-1m.jsonl`` writes a file.
 """
 
@@ -78,8 +80,10 @@ AUTHORS_PER_PAPER = (3, 5)
 AUTHOR_POOL_PER_PAPER = 0.6
 AUTHOR_SKEW = 1.6  # index = pool * u**skew: the top author is on ~1,000 of 1M papers
 VERSION_WEIGHTS = (60, 28, 12)  # 1, 2 or 3 versions
-HALF_BUDGET = 16_384  # abstract halves in all pools together (each pool at least MIN_POOL)
-MIN_POOL = 96
+# Abstract halves in all pools together: 16,384 from 65,536 papers up (cs.CV alone has ~3,000,
+# so ~9M distinct pairs), less for small corpora, which then build in a fraction of a second.
+HALF_BUDGET = 16_384
+SMALL_BUDGET = 1_024
 SENTENCE_WORDS = (8, 32)
 TITLE_HALF_WORDS = (3, 7)  # two halves: 6-14 words
 CS_BOOST = 1.5
@@ -107,7 +111,23 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _PARENS = re.compile(r"\([^()]*\)?")
 _NAME_TOKEN = re.compile(r"^(?:[^\W\d_]|\\|\{)")
 _NAME_STOP = frozenset(
-    "collaboration team group consortium project members et al jr jr. sr sr. ii iii iv".split()  # noqa: SIM905
+    (
+        "collaboration",
+        "team",
+        "group",
+        "consortium",
+        "project",
+        "members",
+        "et",
+        "al",
+        "jr",
+        "jr.",
+        "sr",
+        "sr.",
+        "ii",
+        "iii",
+        "iv",
+    )
 )
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -339,7 +359,7 @@ class _Pools:
         last_cap = len(caps) - 1
         title_halves: list[str] = []
         t_lo, t_hi = TITLE_HALF_WORDS
-        for _ in range(max(MIN_POOL, 2 * len(halves))):
+        for _ in range(2 * len(halves)):
             length = randint(t_lo, t_hi)
             words = choices(titles.words, cum_weights=titles.cum, k=length)
             for j in range(length):
@@ -411,13 +431,22 @@ def _comment(rng: random.Random) -> str | None:
     return f"Accepted at a conference; {pages} pages"
 
 
+def _pool_budget(n: int) -> int:
+    """Halves for a corpus of ``n`` papers: powers of two, so sizes share cached pools."""
+    budget = SMALL_BUDGET
+    while budget < HALF_BUDGET and budget < n // 4:
+        budget *= 2
+    return budget
+
+
 @lru_cache(maxsize=4)
-def _pools(seed: int) -> _Pools:
+def _pools(seed: int, budget: int = HALF_BUDGET) -> _Pools:
     """The seed's pools (kept, so generating again with a seed does not rebuild them)."""
     fixture = load_fixture()
     cum = list(accumulate(category_weights(fixture.categories)))
+    smallest = max(16, budget // 170)  # 96 halves for the full budget
     sizes = {
-        c: max(MIN_POOL, round(HALF_BUDGET * (hi - lo) / cum[-1]))
+        c: max(smallest, round(budget * (hi - lo) / cum[-1]))
         for c, lo, hi in zip(fixture.categories, [0.0, *cum[:-1]], cum, strict=True)
     }
     return _Pools(fixture, seed, sizes)
@@ -437,7 +466,7 @@ def generate(n: int, seed: int = 0) -> Iterator[dict[str, Any]]:
     cat_cum = list(accumulate(category_weights(categories)))
     cat_total = cat_cum[-1]
     last_cat = len(categories) - 1
-    pools = _pools(seed)
+    pools = _pools(seed, _pool_budget(n))
     partners = {c: (t.words, t.cum, t.cum[-1], len(t) - 1) for c, t in fixture.partners.items()}
     # Syllables of content words, for made-up model names (vocabulary growth).
     stems = sorted(
@@ -606,6 +635,51 @@ def write_jsonl(path: str | Path, n: int, seed: int = 0, *, compress: bool | Non
                 out.write("\n".join(lines) + "\n")
     tmp.replace(path)
     return path
+
+
+def bench_corpus(options: Any) -> dict[str, Any]:
+    """Generator throughput: ``options.corpus_records`` records generated, then written."""
+    from benchmarks.common import DATA_DIR, measure, print_table
+
+    n, seed = options.corpus_records, options.seed
+    load_fixture.cache_clear()
+    _pools.cache_clear()
+    with measure() as setup:
+        fixture = load_fixture()
+        pools = _pools(seed, _pool_budget(n))
+        for category in fixture.categories:
+            pools.get(category)
+    with measure() as gen:
+        for _ in generate(n, seed):
+            pass
+    path = DATA_DIR / f"bench-corpus-{n}.jsonl"
+    with measure() as write:
+        write_jsonl(path, n, seed)
+    size_mb = path.stat().st_size / 1e6
+    path.unlink()
+    result = {
+        "records": n,
+        "seed": seed,
+        "setup_s": round(setup.wall, 3),
+        "generate_records_per_s": round(n / gen.wall, 1),
+        "write_records_per_s": round(n / write.wall, 1),
+        "write_mb_per_s": round(size_mb / write.wall, 1),
+        "bytes_per_record": round(size_mb * 1e6 / n),
+        "estimated_1m_write_s": round(setup.wall + 1_000_000 / (n / write.wall), 1),
+    }
+    print()
+    print(f"Synthetic corpus, {n:,} records (seed {seed})")
+    print_table(
+        [
+            {"what": "fixture + pools (once)", "value": f"{setup.wall:.2f}s"},
+            {"what": "generate (dicts)", "value": f"{n / gen.wall:,.0f} records/s"},
+            {"what": "generate + write JSONL", "value": f"{n / write.wall:,.0f} records/s"},
+            {"what": "JSONL per record", "value": f"{result['bytes_per_record']:,} bytes"},
+            {"what": "1M records to a file", "value": f"~{result['estimated_1m_write_s']:.0f}s"},
+        ],
+        [("what", "step"), ("value", "")],
+    )
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

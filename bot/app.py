@@ -11,6 +11,7 @@ from bot.settings import Settings
 from storage.catalog import SqlCatalog
 from storage.db import create_db_engine
 from storage.migrate import is_up_to_date, upgrade
+from storage.search import SqlSearch
 
 log = logging.getLogger(__name__)
 
@@ -20,18 +21,22 @@ class Services:
     settings: Settings
     engine: Engine
     catalog: SqlCatalog
+    search: SqlSearch
 
     def close(self) -> None:
         self.engine.dispose()
 
 
 def build_services(settings: Settings, *, migrate: bool = True) -> Services:
-    """Engine and catalog for ``settings``; brings the schema up to date unless told not to."""
+    """Engine, catalog and search for ``settings``; brings the schema up to date unless told not
+    to."""
     engine = create_db_engine(settings.database_url)
     if migrate and not is_up_to_date(engine):
         log.info("migrating the database to the newest schema")
         upgrade(engine)
-    return Services(settings=settings, engine=engine, catalog=SqlCatalog(engine))
+    return Services(
+        settings=settings, engine=engine, catalog=SqlCatalog(engine), search=SqlSearch(engine)
+    )
 
 
 def load_sample_if_empty(services: Services) -> int:

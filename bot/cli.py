@@ -99,9 +99,35 @@ def run() -> None:
             from bot.console.repl import run_console
 
             raise typer.Exit(run_console(services))
-        raise CliError(
-            "the Discord front end is not built yet; unset DISCORD_TOKEN for the console"
-        )
+        from bot.discord.client import run_discord
+
+        raise typer.Exit(run_discord(services))
+
+
+@app.command()
+def ask(
+    line: Annotated[
+        str,
+        typer.Argument(metavar="COMMAND", help='A bot command, e.g. "/search long context".'),
+    ],
+    page: Annotated[int, typer.Option("--page", min=1, help="Which page of a list.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Run one bot command, as typed on Discord or in the console, and print the reply."""
+    import asyncio
+
+    from bot.console.render import render_reply
+    from bot.console.repl import ask as ask_once
+    from bot.messages.model import reply_to_dict
+
+    with _services() as services:
+        reply = asyncio.run(ask_once(services, line, page=page))
+    if as_json:
+        _print_json(reply_to_dict(reply))
+    else:
+        out.print(render_reply(reply, hints=False))
+    if reply.error:
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")
@@ -297,6 +323,119 @@ def _run_json(run: Any) -> dict[str, Any]:
             {"position": s.position, "reason": s.reason, "ref": s.ref} for s in run.skipped_entries
         ],
     }
+
+
+def _hits_json(hits: list[Any]) -> list[dict[str, Any]]:
+    return [{**paper_to_json(hit.paper), "score": round(hit.score, 4)} for hit in hits]
+
+
+def _print_hits(hits: list[Any], first: int = 1) -> None:
+    for n, hit in enumerate(hits, start=first):
+        paper = hit.paper
+        authors = ", ".join(paper.author_names[:3]) + (" et al." if len(paper.authors) > 3 else "")
+        day = paper.published or paper.updated or paper.added_at
+        when = f" ({day:%Y-%m-%d})" if day else ""
+        score = f"  [{hit.score:.2f}]" if hit.score else ""
+        out.print(f"{n}. {paper.arxiv_id or paper.key}  {paper.title}{score}", markup=False)
+        out.print(f"   {authors}{when}", markup=False)
+
+
+@app.command()
+def search(
+    query: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="QUERY...",
+            help='Words, "phrases", OR, -word, prefix*, author:, cat:, since:, sort:recent.',
+        ),
+    ],
+    page: Annotated[int, typer.Option("--page", min=1, help="Which page of results.")] = 1,
+    page_size: Annotated[
+        int, typer.Option("--page-size", min=1, max=50, help="Results per page.")
+    ] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Search the catalog: ranked by relevance (title and authors above abstract) or by date."""
+    from bot.domain.query import QueryError
+    from bot.domain.search import search_papers
+
+    text = " ".join(query)
+    with _services() as services:
+        try:
+            found = search_papers(services.search, text, page=page, page_size=page_size)
+        except QueryError as exc:
+            raise CliError(f"cannot search for that: {exc.message}") from exc
+    if as_json:
+        _print_json(_hits_json(found.hits))
+        return
+    if not found.hits:
+        out.print("no papers match" if not found.total else f"no page {page}", markup=False)
+        return
+    noun = "paper" if found.total == 1 and not found.capped else "papers"
+    out.print(
+        f"{found.total_label} {noun} · page {found.page} of {found.pages}"
+        f"{'+' if found.capped else ''}",
+        markup=False,
+    )
+    _print_hits(found.hits, first=(found.page - 1) * found.page_size + 1)
+
+
+@app.command()
+def similar(
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL, DOI or key.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=50, help="How many papers.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Papers of the catalog most like a given one, by the words of title and abstract."""
+    from bot.domain.query import QueryError
+    from bot.domain.search import similar_papers
+
+    with _services() as services:
+        try:
+            found = similar_papers(services.search, services.catalog, paper_id, limit=limit)
+        except QueryError as exc:
+            raise CliError(str(exc)) from exc
+    if as_json:
+        _print_json(_hits_json(found.hits))
+        return
+    out.print(f"like {found.paper.arxiv_id or found.paper.key}: {found.paper.title}", markup=False)
+    if not found.hits:
+        out.print("no similar papers in the catalog yet", markup=False)
+    _print_hits(found.hits)
+
+
+@app.command()
+def digest(
+    topic: Annotated[
+        str,
+        typer.Argument(
+            metavar="TOPIC",
+            help="A server's topic (with --guild) or a ready-made one: cs-cl, long-context, ...",
+        ),
+    ],
+    guild: Annotated[
+        int | None, typer.Option("--guild", help="The Discord server (guild) id of the topic.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Print what the topic's digest would post now (nothing is posted or recorded)."""
+    from datetime import timedelta
+
+    from bot.digests.console import digest_json, preview, render_digest
+    from bot.domain.subscriptions import NotFound
+    from storage.subscriptions import SqlSubscriptions
+
+    with _services() as services:
+        lookback = timedelta(days=services.settings.digest_lookback_days)
+        store = SqlSubscriptions(services.engine, services.catalog, lookback=lookback)
+        try:
+            result = preview(store, topic, guild_id=guild)
+        except NotFound as exc:
+            raise CliError(str(exc)) from exc
+    if as_json:
+        _print_json(digest_json(result))
+    else:
+        out.print(render_digest(result), soft_wrap=False)
 
 
 def _configure_logging(level: str) -> None:

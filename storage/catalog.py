@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -66,6 +67,216 @@ def _comparable(paper: Paper) -> Paper:
     return replace(paper, announce_type=None)
 
 
+def _fold(text: str) -> str:
+    """:func:`fold`, answered without Unicode decomposition for ASCII text (most names).
+
+    For ASCII, NFKD changes nothing, there are no combining marks and casefold() is lower(), so
+    the result is the same.
+    """
+    if text.isascii():
+        return " ".join(text.lower().split())
+    return fold(text)
+
+
+# The rows the write path builds, as tuples in these column orders (ids come from the database).
+_PAPER_COLUMNS = (
+    "key",
+    "arxiv_id",
+    "version",
+    "title",
+    "abstract",
+    "authors_text",
+    "authors_folded",
+    "affiliations_text",
+    "primary_category",
+    "published",
+    "updated",
+    "doi",
+    "journal_ref",
+    "comment",
+    "url",
+    "pdf_url",
+    "changed_at",
+)
+_AUTHOR_COLUMNS = ("paper_id", "position", "name", "name_folded", "surname_folded", "affiliations")
+_CATEGORY_COLUMNS = ("paper_id", "category", "archive", "position", "is_primary")
+_VERSION_COLUMNS = ("paper_id", "version", "submitted")
+_SOURCE_COLUMNS = ("paper_id", "source", "position")
+_CHILD_TABLES = (
+    (authors_t, _AUTHOR_COLUMNS),
+    (categories_t, _CATEGORY_COLUMNS),
+    (versions_t, _VERSION_COLUMNS),
+    (sources_t, _SOURCE_COLUMNS),
+)
+# Bound values per multi-row INSERT on SQLite (500 papers, 1,500 authors a statement). One
+# statement per row would make the FTS5 trigger flush its pending index data once per row (a
+# statement savepoint each), which doubles the cost of a papers insert. Few long statements also
+# let a parsing thread run while SQLite works (the GIL is released for the statement).
+# PostgreSQL gets COPY.
+_VALUES_PER_INSERT = 9000
+_SQLITE_DEFAULT_MAX_VARIABLES = 999  # SQLite before 3.32, when the limit cannot be asked
+
+
+def _paper_row(paper: Paper, changed_at: Any) -> tuple[Any, ...]:
+    """A papers row in :data:`_PAPER_COLUMNS` order."""
+    names = paper.author_names
+    return (
+        paper.key,
+        paper.arxiv_id,
+        paper.version,
+        paper.title,
+        paper.abstract,
+        ", ".join(names),
+        " ".join([_fold(n) for n in names]),
+        "; ".join(paper.affiliations),
+        paper.primary_category,
+        paper.published,
+        paper.updated,
+        paper.doi,
+        paper.journal_ref,
+        paper.comment,
+        paper.url,
+        paper.pdf_url,
+        changed_at,
+    )
+
+
+def _child_rows(items: list[tuple[int, Paper]]) -> tuple[list[tuple[Any, ...]], ...]:
+    """Rows of paper_authors, paper_categories, paper_versions and paper_sources."""
+    authors: list[tuple[Any, ...]] = []
+    categories: list[tuple[Any, ...]] = []
+    versions: list[tuple[Any, ...]] = []
+    sources: list[tuple[Any, ...]] = []
+    for pid, p in items:
+        for pos, a in enumerate(p.authors):
+            name = a.name
+            authors.append(
+                (
+                    pid,
+                    pos,
+                    name,
+                    _fold(name),
+                    _fold(surname(name))[:200],
+                    "\n".join(a.affiliations),
+                )
+            )
+        for pos, cat in enumerate(dict.fromkeys(p.categories)):
+            categories.append((pid, cat, _archive(cat), pos, pos == 0))
+        if len(p.versions) == 1:
+            v = p.versions[0]
+            versions.append((pid, v.version, v.submitted))
+        else:
+            for v in {v.version: v for v in p.versions}.values():
+                versions.append((pid, v.version, v.submitted))
+        for pos, src in enumerate(dict.fromkeys(p.sources)):
+            sources.append((pid, src, pos))
+    return authors, categories, versions, sources
+
+
+def _statement_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in chunks of ``size``, the rest in power-of-two chunks (1,234: 1,024, 128, ...).
+
+    Statements of a few sizes only: the driver caches each prepared statement by its text, and
+    a multi-row INSERT of every remainder size would fill that cache with large statements.
+    """
+    start, total = 0, len(items)
+    while total - start >= size:
+        yield items[start : start + size]
+        start += size
+    while start < total:
+        step = 1 << ((total - start).bit_length() - 1)
+        yield items[start : start + step]
+        start += step
+
+
+def _max_variables(conn: Connection) -> int:
+    """SQLite's limit on bound values per statement."""
+    driver = conn.connection.driver_connection
+    getlimit = getattr(driver, "getlimit", None)  # Python 3.11+; 32,766 by default since 3.32
+    if getlimit is None:
+        return _SQLITE_DEFAULT_MAX_VARIABLES
+    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+
+
+class _Rows:
+    """Row tuples written through the driver, values bound the way Core binds them.
+
+    Each column's own bind processor (``UTCDateTime`` to naive UTC, booleans to 0/1 on SQLite)
+    runs on the values, so the stored rows are what ``conn.execute(insert(table), dicts)`` stores;
+    what goes is Core's per-row parameter handling. On SQLite the rows go in multi-row INSERTs, on
+    PostgreSQL through COPY. ``prebound`` columns arrive bound. ``memo`` is shared by the writers
+    of one batch: a paper's dates are its versions' dates, and each distinct value is bound once.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        table: Table,
+        columns: tuple[str, ...],
+        memo: dict[Any, Any],
+        prebound: tuple[str, ...] = (),
+    ) -> None:
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        self.sqlite = dialect.name == "sqlite"
+        names = f"{quote(table.name)} ({', '.join(quote(c) for c in columns)})"
+        self.head = f"INSERT INTO {names} VALUES "
+        self.copy = f"COPY {names} FROM STDIN"
+        self.width = len(columns)
+        self.one = "(" + ", ".join("?" * self.width) + ")"
+        self.memo = memo
+        self.processors = []
+        for i, name in enumerate(columns):
+            column_type = table.c[name].type
+            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None and name not in prebound:
+                self.processors.append((i, repr(column_type), processor))
+
+    def bind(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not self.processors:
+            return rows
+        memo = self.memo
+        bound = []
+        for row in rows:
+            values = list(row)
+            for i, type_key, processor in self.processors:
+                value = values[i]
+                if value is not None:
+                    key = (type_key, value)
+                    done = memo.get(key)
+                    if done is None:
+                        done = memo[key] = processor(value)
+                    values[i] = done
+            bound.append(tuple(values))
+        return bound
+
+    def insert(
+        self, conn: Connection, rows: list[tuple[Any, ...]], returning: str | None = None
+    ) -> list[Any]:
+        """Write ``rows``; on SQLite, the RETURNING rows when ``returning`` names columns."""
+        out: list[Any] = []
+        if not rows:
+            return out
+        if not self.sqlite:
+            if returning:
+                raise ValueError("COPY returns no rows")
+            driver: Any = conn.connection.driver_connection  # psycopg, in this transaction
+            cursor = driver.cursor()
+            with cursor, cursor.copy(self.copy) as copy:
+                for row in self.bind(rows):
+                    copy.write_row(row)
+            return out
+        per_statement = max(1, min(_VALUES_PER_INSERT, _max_variables(conn)) // self.width)
+        tail = f" RETURNING {returning}" if returning else ""
+        for chunk in _statement_chunks(self.bind(rows), per_statement):
+            sql = self.head + ", ".join([self.one] * len(chunk)) + tail
+            params = tuple([v for row in chunk for v in row])
+            result = conn.exec_driver_sql(sql, params)
+            if returning:
+                out.extend(result.fetchall())
+        return out
+
+
 class SqlCatalog:
     """:class:`bot.domain.catalog.Catalog` on a SQLAlchemy engine."""
 
@@ -74,7 +285,8 @@ class SqlCatalog:
         engine: Engine,
         *,
         clock: Callable[[], datetime] = _utcnow,
-        batch_size: int = 2000,
+        # Papers per transaction; the importer hands over 5,000 at a time, one transaction each.
+        batch_size: int = 5000,
     ) -> None:
         self.engine = engine
         self._clock = clock
@@ -105,7 +317,8 @@ class SqlCatalog:
         for key, paper in incoming.items():
             found = stored.get(key)
             if found is None:
-                new_papers.append(replace(paper, added_at=now))
+                # added_at is stored from ``now`` by _insert; the Paper itself is not kept.
+                new_papers.append(paper)
                 continue
             row_id, old = found
             merged = merge(old, paper)
@@ -166,32 +379,47 @@ class SqlCatalog:
         return result
 
     def _paper_values(self, paper: Paper, now: datetime) -> dict[str, Any]:
-        names = paper.author_names
-        return {
-            "key": paper.key,
-            "arxiv_id": paper.arxiv_id,
-            "version": paper.version,
-            "title": paper.title,
-            "abstract": paper.abstract,
-            "authors_text": ", ".join(names),
-            "authors_folded": " ".join(fold(n) for n in names),
-            "affiliations_text": "; ".join(paper.affiliations),
-            "primary_category": paper.primary_category,
-            "published": paper.published,
-            "updated": paper.updated,
-            "doi": paper.doi,
-            "journal_ref": paper.journal_ref,
-            "comment": paper.comment,
-            "url": paper.url,
-            "pdf_url": paper.pdf_url,
-            "changed_at": now,
-        }
+        return dict(zip(_PAPER_COLUMNS, _paper_row(paper, now), strict=True))
+
+    @staticmethod
+    def _fast(conn: Connection) -> bool:
+        """Whether rows go through :class:`_Rows`: psycopg 3 (COPY), SQLite 3.35+ (RETURNING)."""
+        if conn.dialect.name == "postgresql":
+            return conn.dialect.driver == "psycopg"
+        info = conn.dialect.server_version_info
+        return (
+            conn.dialect.name == "sqlite"
+            and conn.dialect.paramstyle == "qmark"
+            and info is not None
+            and tuple(info) >= (3, 35)
+        )
 
     def _insert(self, conn: Connection, papers: list[Paper], now: datetime) -> None:
-        rows = [self._paper_values(p, now) | {"added_at": now} for p in papers]
-        conn.execute(insert(papers_t), rows)
-        ids = self._ids_for(conn, [p.key for p in papers])
-        self._insert_children(conn, [(ids[p.key], p) for p in papers])
+        if not self._fast(conn):
+            dicts = [self._paper_values(p, now) | {"added_at": now} for p in papers]
+            conn.execute(insert(papers_t), dicts)
+            ids = self._ids_for(conn, [p.key for p in papers])
+            self._insert_children(conn, [(ids[p.key], p) for p in papers])
+            return
+        memo: dict[Any, Any] = {}
+        stamps = ("changed_at", "added_at")
+        writer = _Rows(conn, papers_t, (*_PAPER_COLUMNS, "added_at"), memo, stamps)
+        bind_now = papers_t.c.added_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        stamp = bind_now(now) if bind_now else now  # the same for every row: bound once
+        rows = [(*_paper_row(p, stamp), stamp) for p in papers]
+        quote = conn.dialect.identifier_preparer.quote
+        key, row_id = quote("key"), quote("id")
+        if conn.dialect.name == "sqlite":
+            ids = dict(writer.insert(conn, rows, returning=f"{key}, {row_id}"))
+        else:
+            writer.insert(conn, rows)
+            ids = dict(
+                conn.exec_driver_sql(  # type: ignore[arg-type]
+                    f"SELECT {key}, {row_id} FROM {quote(papers_t.name)} WHERE {key} = ANY(%s)",
+                    ([p.key for p in papers],),
+                ).all()
+            )
+        self._insert_children(conn, [(ids[p.key], p) for p in papers], memo)
 
     def _update(self, conn: Connection, changed: list[tuple[int, Paper]], now: datetime) -> None:
         rows = [{"_id": row_id, **self._paper_values(p, now)} for row_id, p in changed]
@@ -207,45 +435,20 @@ class SqlCatalog:
                 conn.execute(delete(table).where(table.c.paper_id.in_(chunk)))
         self._insert_children(conn, changed)
 
-    def _insert_children(self, conn: Connection, items: list[tuple[int, Paper]]) -> None:
-        authors: list[dict[str, Any]] = []
-        categories: list[dict[str, Any]] = []
-        versions: list[dict[str, Any]] = []
-        sources: list[dict[str, Any]] = []
-        for pid, p in items:
-            for pos, a in enumerate(p.authors):
-                authors.append(
-                    {
-                        "paper_id": pid,
-                        "position": pos,
-                        "name": a.name,
-                        "name_folded": fold(a.name),
-                        "surname_folded": fold(surname(a.name))[:200],
-                        "affiliations": "\n".join(a.affiliations),
-                    }
-                )
-            for pos, cat in enumerate(dict.fromkeys(p.categories)):
-                categories.append(
-                    {
-                        "paper_id": pid,
-                        "category": cat,
-                        "archive": _archive(cat),
-                        "position": pos,
-                        "is_primary": pos == 0,
-                    }
-                )
-            for v in {v.version: v for v in p.versions}.values():
-                versions.append({"paper_id": pid, "version": v.version, "submitted": v.submitted})
-            for pos, src in enumerate(dict.fromkeys(p.sources)):
-                sources.append({"paper_id": pid, "source": src, "position": pos})
-        for table, rows in (
-            (authors_t, authors),
-            (categories_t, categories),
-            (versions_t, versions),
-            (sources_t, sources),
-        ):
-            if rows:
-                conn.execute(insert(table), rows)
+    def _insert_children(
+        self,
+        conn: Connection,
+        items: list[tuple[int, Paper]],
+        memo: dict[Any, Any] | None = None,
+    ) -> None:
+        fast = self._fast(conn)
+        for (table, columns), rows in zip(_CHILD_TABLES, _child_rows(items), strict=True):
+            if not rows:
+                continue
+            if fast:
+                _Rows(conn, table, columns, {} if memo is None else memo).insert(conn, rows)
+            else:
+                conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
 
     @staticmethod
     def _ids_for(conn: Connection, keys: list[str]) -> dict[str, int]:

@@ -27,6 +27,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _tables(engine: Engine) -> list[str]:
+    import storage.subscription_models  # noqa: F401  (registers the subscription tables)
     from storage.models import Base
 
     return [t.name for t in reversed(Base.metadata.sorted_tables)]

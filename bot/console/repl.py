@@ -1,51 +1,124 @@
-"""The interactive console: slash commands typed in a terminal, or piped in."""
+"""The console: the bot's slash commands typed in a terminal, or piped in.
+
+``/search long context`` or ``/paper 2411.17700`` runs the same handler Discord runs and shows
+the same reply, drawn with rich; under a paged list, ``n`` and ``p`` turn its pages (the
+buttons on Discord). Input ends with ``quit`` or at end of input, with status 0.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import sys
 from typing import TextIO
 
 from rich.console import Console
 
-from bot.app import Services
-from bot.console.render import render_paper, render_stats
-from bot.domain.lookups import BadPaperRef, PaperNotFound, find_paper
+from bot.commands import Deps, Registry, default_registry
+from bot.commands.help import help_
+from bot.console.render import render_reply
+from bot.messages import PagerState, Reply, build_error
 
-HELP = """Commands:
-  /paper ID     a paper by arXiv id, arxiv.org link or DOI
-  /stats        catalog statistics
-  /help         this text
-  quit          leave (or end of input)"""
+log = logging.getLogger(__name__)
+
+CONSOLE_FOOTER = "Under a list: n next page, p previous page. quit (or end of input) leaves."
+_NEXT = ("n", "next")
+_PREVIOUS = ("p", "prev", "previous")
+_QUIT = ("quit", "exit", "/quit", "/exit", "q")
+
+
+class ConsoleSession:
+    """The state between lines: the last paged list, so ``n``/``p`` know what to turn."""
+
+    def __init__(self, deps: Deps, registry: Registry) -> None:
+        self.deps = deps
+        self.registry = registry
+        self.pager: PagerState | None = None
+
+    async def handle(self, line: str) -> Reply | None:
+        """The reply to one typed line (None for a blank line)."""
+        line = line.strip()
+        if not line:
+            return None
+        word = line.casefold()
+        if word in _NEXT or word in _PREVIOUS:
+            return await self._turn(+1 if word in _NEXT else -1)
+        if word in ("help", "/help"):
+            return await help_(self.registry.commands, footer=CONSOLE_FOOTER)
+        if not line.startswith("/"):
+            return build_error(
+                f"commands start with a slash, e.g. /search {line}; /help lists them"
+            )
+        name, args = self.registry.parse(line)
+        reply = await self.registry.run(self.deps, name, args)
+        if not reply.error:
+            self.pager = reply.pager
+        return reply
+
+    async def _turn(self, step: int) -> Reply:
+        pager = self.pager
+        if pager is None:
+            return build_error("there is no list to page through; run /search or /recent first")
+        target = pager.page + step
+        if not 1 <= target <= pager.pages:
+            edge = "last" if step > 0 else "first"
+            return build_error(f"this is the {edge} page ({pager.page} of {pager.pages})")
+        reply = await self.registry.turn_page(self.deps, pager.command, pager.argument, target)
+        if not reply.error and reply.pager is not None:
+            self.pager = reply.pager
+        return reply
 
 
 def run_console(
-    services: Services, *, stdin: TextIO = sys.stdin, console: Console | None = None
+    services: Deps,
+    *,
+    registry: Registry | None = None,
+    stdin: TextIO = sys.stdin,
+    console: Console | None = None,
 ) -> int:
-    """Read commands until end of input; returns the exit status."""
+    """Read commands until ``quit`` or end of input; returns the exit status."""
     console = console or Console(highlight=False)
-    interactive = stdin.isatty()
+    session = ConsoleSession(services, registry or default_registry())
+    interactive = stdin.isatty() and stdin is sys.stdin
     if interactive:
-        console.print("paperbot console — no DISCORD_TOKEN set. Type /help.")
-    while True:
-        if interactive:
-            console.print("> ", end="")
-        line = stdin.readline()
-        if not line:
-            return 0
-        line = line.strip()
-        if not line:
-            continue
-        if line in ("quit", "exit", "/quit"):
-            return 0
-        name, _, arg = line.partition(" ")
-        if name == "/help":
-            console.print(HELP, markup=False)
-        elif name == "/stats":
-            console.print(render_stats(services.catalog.stats()))
-        elif name == "/paper":
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (line editing and history for input())
+        console.print("paperbot console (no DISCORD_TOKEN set). Type /help.", markup=False)
+    with asyncio.Runner() as runner:
+        while True:
+            line = _read(stdin, interactive)
+            if not line or line.strip().casefold() in _QUIT:
+                return 0
             try:
-                console.print(render_paper(find_paper(services.catalog, arg)))
-            except (BadPaperRef, PaperNotFound) as exc:
-                console.print(f"error: {exc}", markup=False)
-        else:
-            console.print(f"unknown command {name!r}; type /help", markup=False)
+                reply = runner.run(session.handle(line))
+            except Exception as exc:  # the console outlives one failed command
+                log.exception("command failed: %s", line.strip())
+                reply = build_error(f"that command failed: {exc.__class__.__name__}")
+            if reply is not None:
+                console.print(render_reply(reply))
+
+
+def _read(stdin: TextIO, interactive: bool) -> str:
+    """The next line, or "" at end of input (Ctrl-D; Ctrl-C too when interactive)."""
+    if not interactive:
+        return stdin.readline()
+    try:
+        return input("> ") + "\n"
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return ""
+
+
+async def ask(deps: Deps, line: str, *, page: int = 1, registry: Registry | None = None) -> Reply:
+    """The reply to one command line, at ``page`` of its list when it has pages."""
+    session = ConsoleSession(deps, registry or default_registry())
+    reply = await session.handle(line)
+    if reply is None:
+        return build_error("give a command, e.g. /search long context")
+    if page > 1 and not reply.error:
+        pager = reply.pager
+        if pager is None:
+            return build_error("that reply has only one page")
+        return await session.registry.turn_page(deps, pager.command, pager.argument, page)
+    return reply

@@ -2,7 +2,8 @@
 front ends (Discord, console, CLI) call.
 
 The query text is parsed once by bot.domain.query; storage compiles the tree for its backend
-(SQLite FTS5 or PostgreSQL tsquery). Paging is 1-based.
+(SQLite FTS5 or PostgreSQL tsquery). Paging is 1-based. docs/search.md describes how storage
+answers each kind of query, ranks the results and counts them.
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from bot.domain.catalog import Catalog
+from bot.domain.categories import ARCHIVES, is_category, normalise_category
+from bot.domain.lookups import find_paper
 from bot.domain.papers import Paper
-from bot.domain.query import Query, parse_query
+from bot.domain.query import Query, QueryError, parse_query, tokenize
 
 MAX_PAGE_SIZE = 50
+MAX_SIMILAR = 50
+MAX_AUTHOR_NAME = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +32,10 @@ class SearchHit:
 @dataclass(frozen=True, slots=True)
 class ResultSlice:
     hits: list[SearchHit]
-    total: int  # how many match in all (may be capped by the backend for very broad queries)
+    # How many match in all. With ``capped`` it is a lower bound: the backend stopped counting
+    # (very broad queries, see docs/search.md), and the true number is at least this.
+    total: int
+    capped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,7 @@ class SearchPage:
     total: int
     page: int
     page_size: int
+    capped: bool = False  # total is a lower bound ("10,000+")
 
     @property
     def pages(self) -> int:
@@ -48,9 +58,26 @@ class SearchPage:
     def has_previous(self) -> bool:
         return self.page > 1
 
+    @property
+    def total_label(self) -> str:
+        """The total for people: ``1,234``, or ``10,000+`` when counting stopped early."""
+        return f"{self.total:,}{'+' if self.capped else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarPapers:
+    """The paper asked about and the papers nearest to it, best first."""
+
+    paper: Paper
+    hits: list[SearchHit]
+
 
 class SearchBackend(Protocol):
-    """Implemented by storage (storage.search) for SQLite and PostgreSQL."""
+    """Implemented by storage (storage.search) for SQLite and PostgreSQL.
+
+    Every method raises :class:`~bot.domain.query.QueryError` (never a database error) when a
+    request cannot be answered, with a message for the person who asked.
+    """
 
     def search(self, query: Query, *, limit: int, offset: int) -> ResultSlice: ...
 
@@ -67,6 +94,10 @@ def _page_args(page: int, page_size: int) -> tuple[int, int]:
     return page, page_size
 
 
+def _page(found: ResultSlice, page: int, page_size: int) -> SearchPage:
+    return SearchPage(found.hits, found.total, page, page_size, found.capped)
+
+
 def search_papers(
     backend: SearchBackend,
     text: str,
@@ -79,4 +110,65 @@ def search_papers(
     page, page_size = _page_args(page, page_size)
     query = parse_query(text, today=today)
     found = backend.search(query, limit=page_size, offset=(page - 1) * page_size)
-    return SearchPage(found.hits, found.total, page, page_size)
+    return _page(found, page, page_size)
+
+
+def papers_by_author(
+    backend: SearchBackend, name: str, *, page: int = 1, page_size: int = 5
+) -> SearchPage:
+    """One page of an author's papers, newest first.
+
+    Tolerant of accents, initials and order: "Hinton G", "geoffrey hinton", "G. E. Hinton" and
+    "Hintón" all find Geoffrey Hinton. Raises QueryError for a name with no letters in it.
+    """
+    page, page_size = _page_args(page, page_size)
+    name = " ".join(name.split())
+    if len(name) > MAX_AUTHOR_NAME:
+        raise QueryError(f"that name is too long: at most {MAX_AUTHOR_NAME} characters")
+    if not tokenize(name):
+        raise QueryError("give an author's name, e.g. Yann LeCun or lecun y")
+    found = backend.by_author(name, limit=page_size, offset=(page - 1) * page_size)
+    return _page(found, page, page_size)
+
+
+def check_category(code: str) -> str:
+    """The canonical spelling of an arXiv category or archive (``CS.cl`` -> ``cs.CL``, ``cs``).
+
+    Raises QueryError naming the problem when ``code`` is neither.
+    """
+    code = code.strip()
+    if is_category(code):
+        return code
+    known = normalise_category(code)
+    if known is not None:
+        return known
+    if code.lower() in ARCHIVES:
+        return code.lower()
+    raise QueryError(
+        f"'{code}' is not an arXiv category; categories look like cs.CL, math.AG or hep-th, "
+        "and an archive such as cs covers all of its categories"
+    )
+
+
+def recent_papers(
+    backend: SearchBackend, category: str | None = None, *, page: int = 1, page_size: int = 5
+) -> SearchPage:
+    """One page of the newest papers, in one category (``cs.CL``), one archive (``cs``) or in
+    all (None). Raises QueryError for an unknown category."""
+    page, page_size = _page_args(page, page_size)
+    code = check_category(category) if category is not None and category.strip() else None
+    found = backend.recent(code, limit=page_size, offset=(page - 1) * page_size)
+    return _page(found, page, page_size)
+
+
+def similar_papers(
+    backend: SearchBackend, catalog: Catalog, text: str, *, limit: int = 5
+) -> SimilarPapers:
+    """The paper named by ``text`` (arXiv id or link, DOI or key) and the papers most like it.
+
+    Raises BadPaperRef or PaperNotFound (bot.domain.lookups) when ``text`` names no paper of the
+    catalog.
+    """
+    paper = find_paper(catalog, text)
+    limit = max(1, min(MAX_SIMILAR, limit))
+    return SimilarPapers(paper, backend.similar(paper.key, limit=limit))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, BinaryIO, cast
@@ -66,6 +69,10 @@ class _CountingReader(io.RawIOBase):
         self._raw = raw
         self._on_progress = on_progress
         self._read = 0
+
+    @property
+    def bytes_read(self) -> int:
+        return self._read
 
     def readable(self) -> bool:
         return True
@@ -150,18 +157,103 @@ def _import_stream(
     run: IngestRun,
     on_progress: Progress | None,
 ) -> None:
+    """Parse on a helper thread while this one stores the batch parsed before.
+
+    Storing is mostly SQLite or PostgreSQL work that runs without the GIL, so on two or more
+    cores parsing the next batch costs almost no wall time. The catalog is only ever called from
+    this thread (an in-memory SQLite database is per thread), progress is reported from here too,
+    and at most :data:`_READ_AHEAD` parsed batches wait, so memory stays flat.
+    """
     with path.open("rb") as raw:
-        counted = io.BufferedReader(_CountingReader(raw, on_progress), buffer_size=1 << 20)
-        stream = cast(BinaryIO, gzip.GzipFile(fileobj=counted) if path.suffix == ".gz" else counted)
-        batch: list[Paper] = []
-        for item in _iter_lines_format(stream, fmt, source):
-            if isinstance(item, Paper):
-                batch.append(item)
-                if len(batch) >= STREAM_BATCH:
-                    _store(catalog, batch, run)
-                    batch = []
-            else:
-                run.skipped += 1
-                run.skipped_entries.append(item)
-        if batch:
-            _store(catalog, batch, run)
+        counted = _CountingReader(raw, None)
+        buffered = io.BufferedReader(counted, buffer_size=1 << 20)
+        stream = cast(
+            BinaryIO, gzip.GzipFile(fileobj=buffered) if path.suffix == ".gz" else buffered
+        )
+        parser = _Parser(_iter_lines_format(stream, fmt, source), counted)
+        parser.start()
+        try:
+            while (chunk := parser.next_chunk()) is not None:
+                run.skipped += len(chunk.skipped)
+                run.skipped_entries.extend(chunk.skipped)
+                if chunk.papers:
+                    _store(catalog, chunk.papers, run)
+                if on_progress:
+                    on_progress(chunk.bytes_read)
+        finally:
+            parser.stop()
+
+
+# Parsed batches that may wait for the store (besides the one being stored and the one being
+# parsed): three batches of STREAM_BATCH papers in memory at most.
+_READ_AHEAD = 1
+
+
+@dataclass(slots=True)
+class _Chunk:
+    papers: list[Paper]
+    skipped: list[SkippedEntry]
+    bytes_read: int
+
+
+class _Parser:
+    """Runs a parser over a stream on a daemon thread, handing over batches of STREAM_BATCH papers.
+
+    Skipped entries travel with the batch they were met in; an exception raised while reading or
+    parsing is raised again by :meth:`next_chunk`, after the batches parsed before it (and the
+    entries skipped since), as it would be without the thread.
+    """
+
+    def __init__(self, items: Iterator[Paper | SkippedEntry], counted: _CountingReader) -> None:
+        self._items = items
+        self._counted = counted
+        self._queue: queue.Queue[_Chunk | BaseException | None] = queue.Queue(_READ_AHEAD)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="paperbot-import-parse", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def next_chunk(self) -> _Chunk | None:
+        """The next batch, or None once the stream is done."""
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _send(self, item: _Chunk | BaseException | None) -> bool:
+        while not self._stopping.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        papers: list[Paper] = []
+        skipped: list[SkippedEntry] = []
+        try:
+            for item in self._items:
+                if isinstance(item, Paper):
+                    papers.append(item)
+                    if len(papers) >= STREAM_BATCH:
+                        if not self._send(_Chunk(papers, skipped, self._counted.bytes_read)):
+                            return
+                        papers, skipped = [], []
+                else:
+                    skipped.append(item)
+                if self._stopping.is_set():
+                    return
+        except BaseException as exc:  # handed to the storing thread, which raises it
+            if skipped:
+                self._send(_Chunk([], skipped, self._counted.bytes_read))
+            self._send(exc)
+            return
+        # The last batch goes even when empty: it carries the final byte count for progress.
+        if self._send(_Chunk(papers, skipped, self._counted.bytes_read)):
+            self._send(None)

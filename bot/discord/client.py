@@ -1,0 +1,151 @@
+"""The Discord bot: a commands.Bot built with the application's services.
+
+Start-up points discord.py at the configured REST and gateway URLs (for REST proxies and the
+tests' local Discord), loads every cog in :data:`bot.discord.cogs.EXTENSIONS`, registers the
+persistent page buttons, and syncs the slash commands, globally or to the configured guilds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.commands import Registry, default_registry
+from bot.discord.checks import permission_label
+from bot.discord.cogs import EXTENSIONS
+from bot.discord.pagination import PageButton, PagesOff
+from bot.discord.responses import log_command
+
+if TYPE_CHECKING:
+    from bot.app import Services
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFER_AFTER = 1.0
+
+
+def configure_endpoints(settings: Settings) -> None:
+    """Point discord.py at the configured REST base and gateway (class attributes, global)."""
+    discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class PaperBot(commands.Bot):
+    """paperbot on Discord. ``services`` and ``registry`` are built once, at the entry point."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        registry: Registry | None = None,
+        extensions: Sequence[str] = EXTENSIONS,
+        sync_commands: bool = True,
+        defer_after: float = DEFER_AFTER,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents(guilds=True),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+        self.services = services
+        self.registry = registry or default_registry()
+        self.extension_names = tuple(extensions)
+        self.sync_on_start = sync_commands
+        self.defer_after = defer_after
+        self.tree.error(self.on_app_command_error)
+
+    async def login(self, token: str) -> None:
+        configure_endpoints(self.services.settings)
+        await super().login(token)
+
+    async def setup_hook(self) -> None:
+        for name in self.extension_names:
+            await self.load_extension(name)
+        self.add_dynamic_items(PageButton, PagesOff)
+        if self.sync_on_start:
+            await self.sync_commands()
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        """Publish the slash commands: to each configured guild (at once), else globally."""
+        guild_ids = self.services.settings.discord_guild_ids
+        if not guild_ids:
+            synced = await self.tree.sync()
+            log.info("synced %d commands globally", len(synced))
+            return synced
+        synced = []
+        for gid in guild_ids:
+            guild = discord.Object(gid)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), gid)
+        return synced
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s to %d guilds", self.user, len(self.guilds))
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """A short private message for the person; the detail, with the interaction id, in the
+        log."""
+        name = f"/{interaction.command.qualified_name}" if interaction.command else "/?"
+        if isinstance(error, app_commands.MissingPermissions):
+            needed = " and ".join(permission_label(p) for p in error.missing_permissions)
+            message = f"You need the {needed} permission to use {name}."
+            outcome = "refused"
+        elif isinstance(error, app_commands.CheckFailure):
+            message = f"You cannot use {name} here."
+            outcome = "refused"
+        else:
+            original = getattr(error, "original", error)
+            log.error(
+                "command %s failed (interaction %s)",
+                name,
+                interaction.id,
+                exc_info=(type(original), original, original.__traceback__),
+            )
+            message = f"Sorry, {name} failed. The error is logged as interaction {interaction.id}."
+            outcome = "failed"
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(message, ephemeral=True)
+            else:
+                await interaction.response.send_message(message, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.warning("could not tell interaction %s about its error: %s", interaction.id, exc)
+        log_command(interaction, name, None, outcome)
+
+
+async def _serve(bot: PaperBot, token: str) -> None:
+    async with bot:
+        await bot.start(token)
+
+
+def run_discord(services: Services) -> int:
+    """Run the bot until interrupted; returns the exit status."""
+    token = services.settings.discord_token
+    if token is None:
+        raise ValueError("no DISCORD_TOKEN set")
+    bot = PaperBot(services)
+    try:
+        asyncio.run(_serve(bot, token.get_secret_value()))
+    except discord.LoginFailure:
+        log.error("Discord refused the token (DISCORD_TOKEN); check it in the developer portal")
+        return 1
+    except discord.PrivilegedIntentsRequired as exc:
+        log.error("Discord refused a privileged intent: %s", exc)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

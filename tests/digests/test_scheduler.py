@@ -1,0 +1,284 @@
+"""The scheduler on a controllable clock: jobs fire at their slots in their time zones, a digest
+missed during downtime runs once after a restart, and of two processes sharing one database only
+the lease holder schedules, the other taking over when it dies."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.digests.scheduler import DigestScheduler, ManualClock, trigger_for
+from bot.digests.service import DigestService
+from bot.domain.ingest.arxiv_rss import parse_arxiv_rss
+from bot.domain.papers import Paper
+from bot.domain.schedules import parse_when
+from bot.domain.subscriptions import Subscription
+from bot.domain.topics import make_topic
+from storage.catalog import SqlCatalog
+from storage.db import create_db_engine
+from storage.subscriptions import SqlSubscriptions
+from tests.conftest import ARXIV_FIXTURES
+from tests.digests.support import FakeDiscord, FakePoster, apscheduler_on
+
+MONDAY = datetime(2024, 11, 25, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
+GUILD = 42
+CHANNEL = 7001
+TTL = timedelta(seconds=60)
+
+
+@functools.cache
+def cs_cl() -> tuple[Paper, ...]:
+    data = (ARXIV_FIXTURES / "rss_2024-11-28_all_archives.xml").read_bytes()
+    return tuple(p for p in parse_arxiv_rss(data).papers if p.primary_category == "cs.CL")
+
+
+@dataclass
+class Process:
+    """One bot process: its own engine, store, service and scheduler on the shared database."""
+
+    engine: Engine
+    store: SqlSubscriptions
+    scheduler: DigestScheduler
+
+
+@dataclass
+class World:
+    clock: ManualClock
+    discord: FakeDiscord
+    url: str
+    schema: str | None
+    engines: list[Engine]
+
+    def process(self, holder: str, **options: Any) -> Process:
+        engine = create_db_engine(self.url, schema=self.schema)
+        self.engines.append(engine)
+        store = SqlSubscriptions(engine, SqlCatalog(engine, clock=self.clock), clock=self.clock)
+        service = DigestService(store, FakePoster(self.discord), clock=self.clock, holder=holder)
+        scheduler = DigestScheduler(
+            engine,
+            store,
+            service,
+            clock=self.clock,
+            holder=holder,
+            lease_ttl=TTL,
+            renew_every=3600,  # the tests call step() themselves
+            **options,
+        )
+        return Process(engine, store, scheduler)
+
+
+@pytest.fixture
+def world(
+    db_url_and_schema: tuple[str, str | None], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    url, schema = db_url_and_schema
+    clock = ManualClock(MONDAY)
+    world = World(clock, FakeDiscord(clock), url, schema, [])
+    with apscheduler_on(clock, monkeypatch):
+        yield world
+    for engine in world.engines:
+        engine.dispose()
+
+
+def setup_subscription(p: Process, when: str = "daily 08:00") -> Subscription:
+    p.store.add_topic(make_topic(GUILD, "nlp", "cat:cs.CL", now=MONDAY))
+    sub, _ = p.store.subscribe(GUILD, CHANNEL, "nlp", parse_when(when, timezone="Europe/Berlin"))
+    return sub
+
+
+async def test_a_daily_digest_fires_at_its_local_time(world: World) -> None:
+    a = world.process("A")
+    sub = setup_subscription(a)
+    a.store.catalog.upsert(cs_cl()[:3])
+    await a.scheduler.start()
+    try:
+        assert a.scheduler.is_leader
+        assert a.scheduler.next_runs()[sub.job_id] == datetime(2024, 11, 25, 7, 0, tzinfo=UTC)
+
+        world.clock.set(datetime(2024, 11, 25, 6, 59, tzinfo=UTC))
+        await a.scheduler.run_due()
+        assert world.discord.messages == []
+
+        world.clock.set(datetime(2024, 11, 25, 7, 0, 1, tzinfo=UTC))
+        await a.scheduler.run_due()
+        assert len(world.discord.messages) == 1
+        assert a.scheduler.next_runs()[sub.job_id] == datetime(2024, 11, 26, 7, 0, tzinfo=UTC)
+
+        a.store.catalog.upsert(cs_cl()[3:5])
+        world.clock.set(datetime(2024, 11, 26, 7, 0, 1, tzinfo=UTC))
+        await a.scheduler.run_due()
+        assert len(world.discord.messages) == 2
+        assert world.discord.messages[1].message.paper_keys == tuple(p.key for p in cs_cl()[3:5])
+    finally:
+        await a.scheduler.stop()
+
+
+async def test_a_digest_missed_during_downtime_runs_once_after_restart(world: World) -> None:
+    a = world.process("A")
+    sub = setup_subscription(a)
+    a.store.catalog.upsert(cs_cl()[:3])
+    await a.scheduler.start()
+    await a.scheduler.stop(release=False)  # killed at 07:00; its lease lapses on its own
+
+    world.clock.set(datetime(2024, 11, 25, 10, 30, tzinfo=UTC))  # back at 11:30 Berlin time
+    b = world.process("B")
+    await b.scheduler.start()
+    try:
+        assert b.scheduler.is_leader
+        await b.scheduler.run_due()
+        assert len(world.discord.messages) == 1
+        assert world.discord.messages[0].message.paper_keys == tuple(p.key for p in cs_cl()[:3])
+        assert b.scheduler.next_runs()[sub.job_id] == datetime(2024, 11, 26, 7, 0, tzinfo=UTC)
+
+        world.clock.advance(timedelta(minutes=5))
+        await b.scheduler.run_due()
+        assert len(world.discord.messages) == 1
+    finally:
+        await b.scheduler.stop()
+
+
+async def test_a_digest_missed_beyond_the_grace_waits_for_the_next_slot(world: World) -> None:
+    a = world.process("A", misfire_grace={"daily": timedelta(hours=2)})
+    sub = setup_subscription(a)
+    a.store.catalog.upsert(cs_cl()[:3])
+    await a.scheduler.start()
+    await a.scheduler.stop(release=False)
+
+    world.clock.set(datetime(2024, 11, 25, 20, 0, tzinfo=UTC))
+    b = world.process("B", misfire_grace={"daily": timedelta(hours=2)})
+    await b.scheduler.start()
+    try:
+        await b.scheduler.run_due()
+        assert world.discord.messages == []  # too late for Monday's slot
+        world.clock.set(datetime(2024, 11, 26, 7, 0, 1, tzinfo=UTC))
+        await b.scheduler.run_due()
+        assert [m.message.paper_keys for m in world.discord.messages] == [
+            tuple(p.key for p in cs_cl()[:3])  # nothing lost
+        ]
+        assert b.scheduler.next_runs()[sub.job_id] == datetime(2024, 11, 27, 7, 0, tzinfo=UTC)
+    finally:
+        await b.scheduler.stop()
+
+
+async def test_two_processes_one_scheduler_and_a_takeover(world: World) -> None:
+    a = world.process("A")
+    b = world.process("B")
+    sub = setup_subscription(a)
+    a.store.catalog.upsert(cs_cl()[:3])
+    await a.scheduler.start()
+    await b.scheduler.start()
+    try:
+        assert a.scheduler.is_leader and not b.scheduler.is_leader
+        assert a.store.lease_holder("digests") == "A"
+
+        world.clock.set(datetime(2024, 11, 25, 7, 0, 1, tzinfo=UTC))
+        assert await a.scheduler.step() and not await b.scheduler.step()
+        await a.scheduler.run_due()
+        await b.scheduler.run_due()  # not the leader: runs nothing
+        assert len(world.discord.messages) == 1
+
+        await a.scheduler.stop(release=False)  # A dies
+        world.clock.advance(TTL / 2)
+        assert not await b.scheduler.step()  # A's lease has not expired yet
+        world.clock.advance(TTL)
+        assert await b.scheduler.step()  # taken over
+        assert b.store.lease_holder("digests") == "B"
+
+        b.store.catalog.upsert(cs_cl()[3:6])
+        world.clock.set(datetime(2024, 11, 26, 7, 0, 1, tzinfo=UTC))
+        await b.scheduler.run_due()
+        assert len(world.discord.messages) == 2
+        assert b.scheduler.next_runs()[sub.job_id] == datetime(2024, 11, 27, 7, 0, tzinfo=UTC)
+        posted = [k for m in world.discord.messages for k in m.message.paper_keys]
+        assert sorted(posted) == sorted(p.key for p in cs_cl()[:6])
+    finally:
+        await b.scheduler.stop()
+        await a.scheduler.stop()
+
+
+async def test_a_leader_that_loses_its_lease_stops_scheduling(world: World) -> None:
+    a = world.process("A")
+    b = world.process("B")
+    setup_subscription(a)
+    await a.scheduler.start()
+    try:
+        world.clock.advance(TTL * 2)  # A stalled past its lease; B takes it
+        assert await b.scheduler.step()
+        assert not await a.scheduler.step()
+        assert not a.scheduler.is_leader and b.scheduler.is_leader
+    finally:
+        await a.scheduler.stop()
+        await b.scheduler.stop()
+
+
+async def test_jobs_follow_subscription_changes(world: World) -> None:
+    a = world.process("A", ingest=_no_ingest)
+    sub = setup_subscription(a)
+    await a.scheduler.start()
+    try:
+        assert set(a.scheduler.next_runs()) == {sub.job_id, "ingest"}
+        a.store.subscribe(GUILD, CHANNEL, "nlp", parse_when("weekly fri 18:00", timezone="UTC"))
+        stats = a.scheduler.sync_jobs()
+        assert (stats.changed, stats.added, stats.removed) == (1, 0, 0)
+        assert a.scheduler.next_runs()[sub.job_id] == datetime(2024, 11, 29, 18, 0, tzinfo=UTC)
+        assert a.store.unsubscribe(GUILD, CHANNEL, "nlp")
+        assert a.scheduler.sync_jobs().removed == 1
+        assert set(a.scheduler.next_runs()) == {"ingest"}
+        # The ingest job: 00:30 New York time on weekdays (Tuesday 05:30 UTC).
+        assert a.scheduler.next_runs()["ingest"] == datetime(2024, 11, 26, 5, 30, tzinfo=UTC)
+    finally:
+        await a.scheduler.stop()
+
+
+async def test_the_ingest_job_runs_then_arrivals_post(world: World) -> None:
+    a = world.process("A", ingest=None)
+    calls: list[datetime] = []
+
+    async def ingest() -> None:
+        calls.append(world.clock())
+        a.store.catalog.upsert(cs_cl()[:2])
+
+    a.scheduler.ingest = ingest
+    setup_subscription(a, when="every 1h")
+    await a.scheduler.start()
+    try:
+        world.clock.set(datetime(2024, 11, 26, 5, 30, 1, tzinfo=UTC))
+        await a.scheduler.run_due()
+        assert calls == [world.clock()]
+        assert [m.message.paper_keys for m in world.discord.messages] == [
+            tuple(p.key for p in cs_cl()[:2])
+        ]
+    finally:
+        await a.scheduler.stop()
+
+
+async def _no_ingest() -> None:
+    return None
+
+
+@pytest.mark.parametrize(
+    ("when", "zone", "after", "expected"),
+    [
+        # Berlin falls back on 27 October 2024: 08:00 is 06:00 UTC before, 07:00 after.
+        ("daily 08:00", "Europe/Berlin", "2024-10-26T07:00", "2024-10-27T07:00"),
+        ("daily 08:00", "Europe/Berlin", "2024-10-26T05:00", "2024-10-26T06:00"),
+        # New York springs forward on 10 March 2024: 02:30 does not exist; both say 03:30 EDT.
+        ("daily 02:30", "America/New_York", "2024-03-09T12:00", "2024-03-10T07:30"),
+        ("weekly sun 09:00", "America/New_York", "2024-11-01T00:00", "2024-11-03T14:00"),
+    ],
+)
+def test_the_trigger_fires_when_the_schedule_says(
+    when: str, zone: str, after: str, expected: str
+) -> None:
+    schedule = parse_when(when, timezone=zone)
+    moment = datetime.fromisoformat(after).replace(tzinfo=UTC)
+    fire = trigger_for(schedule).get_next_fire_time(None, moment)
+    assert fire is not None
+    assert fire.astimezone(UTC) == datetime.fromisoformat(expected).replace(tzinfo=UTC)
+    assert schedule.next_fire(moment) == fire.astimezone(UTC)
