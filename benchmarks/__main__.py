@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "bench_postgres_import",
         "bulk JSONL import into PostgreSQL, search index included (papers/s)",
     ),
+    "search": ("benchmarks.bench_search", "bench_search", "query-mix latency p50/p95/p99 (ms)"),
 }
 
 
@@ -123,7 +125,12 @@ def main(argv: list[str] | None = None) -> int:
             continue
         payload = {"options": _options_json(options), **payload}
         path = write_results(name, payload)
-        print(f"   {time.perf_counter() - t0:.0f}s; results in {path}\n", flush=True)
+        load = "/".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+        print(
+            f"   {time.perf_counter() - t0:.0f}s, load average {load} (1/5/15 min); "
+            f"results in {path}\n",
+            flush=True,
+        )
     print(f"done in {time.perf_counter() - started:.0f}s")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)

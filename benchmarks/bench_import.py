@@ -504,7 +504,7 @@ def bench_postgres_import(options: Options) -> dict[str, Any]:
         print(f"  PostgreSQL at {options.postgres_url} unreachable, skipped: {problem}")
         return {"skipped": problem, "url": options.postgres_url}
     sizes = sorted(options.pg_sizes)
-    results = []
+    results: list[dict[str, Any]] = []
     for n in sizes:
         path = corpus_file(n, options.seed)
         print(f"  import {_label(n)} into PostgreSQL ...", flush=True)

@@ -163,7 +163,9 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "cpu_model": cpu_model,
-        "load_average_at_start": load,
+        # 1, 5 and 15 minute load averages when the results were written: on a shared machine
+        # the 5 and 15 minute figures say how much else was running during the benchmark.
+        "load_average_1_5_15": None if load is None else [round(x, 2) for x in load],
         "git_commit": _git_commit(),
     }
 

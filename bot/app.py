@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from bot.digests.console import ConsolePoster
+from bot.digests.scheduler import DigestScheduler
+from bot.digests.service import DigestService
 from bot.settings import Settings
 from storage.catalog import SqlCatalog
 from storage.db import create_db_engine
 from storage.migrate import is_up_to_date, upgrade
 from storage.search import SqlSearch
+from storage.subscriptions import SqlSubscriptions
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +27,12 @@ class Services:
     engine: Engine
     catalog: SqlCatalog
     search: SqlSearch
+    # Topics and subscriptions, and the digest service. The service posts through the console
+    # until a front end swaps in its own poster (PaperBot.setup_hook gives it a DiscordPoster).
+    subscriptions: SqlSubscriptions
+    digests: DigestService
+    # The scheduler running in this process, if any (commands tell it about changes at once).
+    scheduler: DigestScheduler | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -34,8 +45,16 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     if migrate and not is_up_to_date(engine):
         log.info("migrating the database to the newest schema")
         upgrade(engine)
+    catalog = SqlCatalog(engine)
+    lookback = timedelta(days=settings.digest_lookback_days)
+    subscriptions = SqlSubscriptions(engine, catalog, lookback=lookback)
     return Services(
-        settings=settings, engine=engine, catalog=SqlCatalog(engine), search=SqlSearch(engine)
+        settings=settings,
+        engine=engine,
+        catalog=catalog,
+        search=SqlSearch(engine),
+        subscriptions=subscriptions,
+        digests=DigestService(subscriptions, ConsolePoster()),
     )
 
 

@@ -14,7 +14,16 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, inser
 
 from bot.domain.catalog import CatalogStats, ConditionalState, IngestRun, UpsertCounts
 from bot.domain.ingest import SkippedEntry
-from bot.domain.papers import Author, Paper, PaperVersion, fold, merge, normalise_doi, surname
+from bot.domain.papers import (
+    Author,
+    Paper,
+    PaperVersion,
+    fold,
+    merge,
+    normalise_doi,
+    surname,
+    title_key,
+)
 from storage.models import (
     Base,
     IngestRunRow,
@@ -92,6 +101,7 @@ _PAPER_COLUMNS = (
     "published",
     "updated",
     "doi",
+    "title_key",
     "journal_ref",
     "comment",
     "url",
@@ -133,6 +143,7 @@ def _paper_row(paper: Paper, changed_at: Any) -> tuple[Any, ...]:
         paper.published,
         paper.updated,
         paper.doi,
+        title_key(paper),
         paper.journal_ref,
         paper.comment,
         paper.url,
@@ -308,7 +319,7 @@ class SqlCatalog:
             paper = self._with_normalised_doi(paper)
             known = incoming.get(paper.key)
             incoming[paper.key] = merge(known, paper) if known else paper
-        incoming = self._resolve_doi_keys(conn, incoming)
+        incoming = self._resolve_aliases(conn, incoming)
         stored = self._load(conn, list(incoming))
         now = self._clock()
         counts = UpsertCounts()
@@ -339,32 +350,29 @@ class SqlCatalog:
         doi = normalise_doi(paper.doi)
         return paper if doi == paper.doi else replace(paper, doi=doi)
 
-    def _resolve_doi_keys(self, conn: Connection, incoming: dict[str, Paper]) -> dict[str, Paper]:
-        """Join records of one work that arrive under different keys, through the DOI.
+    def _resolve_aliases(self, conn: Connection, incoming: dict[str, Paper]) -> dict[str, Paper]:
+        """Join records of one work that arrive under different keys, through DOI or title.
 
-        A journal feed's entry with a DOI the catalog already knows joins that paper; an arXiv
-        record whose DOI names a paper stored before its arXiv id was known takes that row over.
+        A journal feed's entry with a DOI the catalog knows, or a listing entry with the title and
+        first author of a stored paper, joins that paper; an arXiv record whose DOI or title names
+        a paper stored before its arXiv id was known takes that row over.
         """
-        with_doi = {p.doi: p for p in incoming.values() if p.doi}
-        if not with_doi:
-            return incoming
-        doi_owner: dict[str, str] = {}
-        for chunk in _chunks(list(with_doi), _IN_CHUNK):
-            for key, doi in conn.execute(
-                select(papers_t.c.key, papers_t.c.doi).where(papers_t.c.doi.in_(chunk))
-            ):
-                current = doi_owner.get(doi)
-                # An arXiv-keyed row is the better owner when both exist.
-                if current is None or (_is_derived_key(current) and not _is_derived_key(key)):
-                    doi_owner[doi] = key
-        if not doi_owner:
+        owners = self._owners(conn, "doi", {p.doi for p in incoming.values() if p.doi})
+        # A record known by no id joins whatever holds its title; an arXiv record takes over only
+        # a row known by no id, so two arXiv papers that share a title never merge.
+        unkeyed = {title_key(p) for k, p in incoming.items() if _is_derived_key(k)}
+        keyed = {title_key(p) for k, p in incoming.items() if not _is_derived_key(k)}
+        by_title = self._owners(conn, "title_key", unkeyed)
+        by_title_unkeyed = self._owners(conn, "title_key", keyed, derived_only=True)
+        if not owners and not by_title and not by_title_unkeyed:
             return incoming
         result: dict[str, Paper] = {}
         for key, paper in incoming.items():
-            owner = doi_owner.get(paper.doi) if paper.doi else None
+            titles = by_title if _is_derived_key(key) else by_title_unkeyed
+            owner = (owners.get(paper.doi) if paper.doi else None) or titles.get(title_key(paper))
             if owner is None or owner == key:
                 result[key] = paper
-            elif paper.arxiv_id is None:
+            elif _is_derived_key(key):
                 joined = replace(paper, catalog_key=owner)
                 result[owner] = merge(result[owner], joined) if owner in result else joined
             elif _is_derived_key(owner):
@@ -373,10 +381,30 @@ class SqlCatalog:
                     .where(papers_t.c.key == owner)
                     .values(key=paper.key, arxiv_id=paper.arxiv_id)
                 )
-                result[key] = paper
+                result[key] = merge(result[key], paper) if key in result else paper
             else:
                 result[key] = paper
         return result
+
+    @staticmethod
+    def _owners(
+        conn: Connection, column: str, values: set[str], *, derived_only: bool = False
+    ) -> dict[str, str]:
+        """Stored key per alias value; an arXiv-keyed row is the better owner when both exist.
+
+        ``derived_only`` looks only at rows known by no arXiv id or DOI.
+        """
+        found: dict[str, str] = {}
+        col = papers_t.c[column]
+        for chunk in _chunks(sorted(values), _IN_CHUNK):
+            stmt = select(papers_t.c.key, col).where(col.in_(chunk))
+            if derived_only:
+                stmt = stmt.where(papers_t.c.key.like("t:%"))
+            for key, value in conn.execute(stmt):
+                current = found.get(value)
+                if current is None or (_is_derived_key(current) and not _is_derived_key(key)):
+                    found[value] = key
+        return found
 
     def _paper_values(self, paper: Paper, now: datetime) -> dict[str, Any]:
         return dict(zip(_PAPER_COLUMNS, _paper_row(paper, now), strict=True))

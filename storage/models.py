@@ -40,6 +40,8 @@ class PaperRow(Base):
     published: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated: Mapped[datetime | None] = mapped_column(UTCDateTime())
     doi: Mapped[str | None] = mapped_column(String(255))
+    # bot.domain.papers.title_key: joins a record known only by title and first author.
+    title_key: Mapped[str | None] = mapped_column(String(40))
     journal_ref: Mapped[str | None] = mapped_column(Text)
     comment: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
@@ -49,6 +51,7 @@ class PaperRow(Base):
 
     __table_args__ = (
         Index("ix_papers_doi", "doi"),
+        Index("ix_papers_title_key", "title_key"),
         Index("ix_papers_published", "published"),
         Index("ix_papers_added_at", "added_at"),
         Index("ix_papers_primary_category", "primary_category"),

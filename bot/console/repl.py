@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import sys
-from typing import TextIO
+import threading
+from typing import Any, TextIO
 
 from rich.console import Console
 
@@ -76,8 +77,13 @@ def run_console(
     registry: Registry | None = None,
     stdin: TextIO = sys.stdin,
     console: Console | None = None,
+    schedule: bool | None = None,
 ) -> int:
-    """Read commands until ``quit`` or end of input; returns the exit status."""
+    """Read commands until ``quit`` or end of input; returns the exit status.
+
+    With ``schedule`` (by default when interactive) the digest scheduler runs in the console's
+    event loop while it waits for input, and digests print as they fall due.
+    """
     console = console or Console(highlight=False)
     session = ConsoleSession(services, registry or default_registry())
     interactive = stdin.isatty() and stdin is sys.stdin
@@ -85,6 +91,13 @@ def run_console(
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401  (line editing and history for input())
         console.print("paperbot console (no DISCORD_TOKEN set). Type /help.", markup=False)
+    if schedule if schedule is not None else interactive:
+        digests = getattr(services, "digests", None)
+        if digests is not None:
+            with asyncio.Runner() as runner:
+                return runner.run(
+                    _scheduled_console(services, session, stdin, interactive, console)
+                )
     with asyncio.Runner() as runner:
         while True:
             line = _read(stdin, interactive)
@@ -97,6 +110,56 @@ def run_console(
                 reply = build_error(f"that command failed: {exc.__class__.__name__}")
             if reply is not None:
                 console.print(render_reply(reply))
+
+
+async def _scheduled_console(
+    services: Any, session: ConsoleSession, stdin: TextIO, interactive: bool, console: Console
+) -> int:
+    """The console loop with the digest scheduler running beside it: input is read in a daemon
+    thread (so Ctrl-C or end of input never waits on it), digests print through the digest
+    service's console poster as their jobs run."""
+    from bot.digests.scheduler import DigestScheduler
+
+    def report(result: Any) -> None:
+        if result.outcome not in ("empty", "already_done"):
+            console.print(f"digest of subscription {result.subscription_id}: {result.outcome}")
+
+    scheduler = DigestScheduler(
+        services.engine,
+        services.subscriptions,
+        services.digests,
+        ingest_schedule=services.settings.ingest_schedule,
+        ingest_timezone=services.settings.ingest_timezone,
+        on_result=report,
+    )
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def reader() -> None:
+        while True:
+            line = _read(stdin, interactive)
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+            if not line or line.strip().casefold() in _QUIT:
+                return
+
+    await scheduler.start()
+    services.scheduler = scheduler
+    threading.Thread(target=reader, name="console-input", daemon=True).start()
+    try:
+        while True:
+            line = await lines.get()
+            if not line or line.strip().casefold() in _QUIT:
+                return 0
+            try:
+                reply = await session.handle(line)
+            except Exception as exc:  # the console outlives one failed command
+                log.exception("command failed: %s", line.strip())
+                reply = build_error(f"that command failed: {exc.__class__.__name__}")
+            if reply is not None:
+                console.print(render_reply(reply))
+    finally:
+        services.scheduler = None
+        await scheduler.stop()
 
 
 def _read(stdin: TextIO, interactive: bool) -> str:

@@ -18,9 +18,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commands import Registry, default_registry
+from bot.digests.scheduler import DigestScheduler
+from bot.digests.service import DigestService
 from bot.discord.checks import permission_label
 from bot.discord.cogs import EXTENSIONS
 from bot.discord.pagination import PageButton, PagesOff
+from bot.discord.poster import DiscordPauseNotifier, DiscordPoster
 from bot.discord.responses import log_command
 
 if TYPE_CHECKING:
@@ -49,6 +52,7 @@ class PaperBot(commands.Bot):
         extensions: Sequence[str] = EXTENSIONS,
         sync_commands: bool = True,
         defer_after: float = DEFER_AFTER,
+        run_scheduler: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -63,6 +67,8 @@ class PaperBot(commands.Bot):
         self.extension_names = tuple(extensions)
         self.sync_on_start = sync_commands
         self.defer_after = defer_after
+        self.run_scheduler = run_scheduler
+        self.scheduler: DigestScheduler | None = None
         self.tree.error(self.on_app_command_error)
 
     async def login(self, token: str) -> None:
@@ -75,6 +81,41 @@ class PaperBot(commands.Bot):
         self.add_dynamic_items(PageButton, PagesOff)
         if self.sync_on_start:
             await self.sync_commands()
+        await self.start_digests()
+
+    async def start_digests(self) -> None:
+        """Digests post through this client; the scheduler runs in this event loop."""
+        services = self.services
+        store = services.subscriptions
+        services.digests = DigestService(
+            store,
+            DiscordPoster(self),
+            clock=services.digests.clock,
+            options=services.digests.options,
+            notifier=DiscordPauseNotifier(self, store.mark_pause_notified),
+        )
+        if not self.run_scheduler:
+            return
+        self.scheduler = DigestScheduler(
+            services.engine,
+            store,
+            services.digests,
+            ingest_schedule=services.settings.ingest_schedule,
+            ingest_timezone=services.settings.ingest_timezone,
+        )
+        services.scheduler = self.scheduler
+        await self.scheduler.start()
+
+    async def close(self) -> None:
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None:
+            if self.services.scheduler is scheduler:
+                self.services.scheduler = None
+            try:
+                await scheduler.stop()
+            except Exception:  # closing must finish whatever the database says
+                log.exception("could not stop the digest scheduler cleanly")
+        await super().close()
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """Publish the slash commands: to each configured guild (at once), else globally."""

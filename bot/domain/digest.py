@@ -322,7 +322,7 @@ class _Leaf:
 
     def hits(self, stems: tuple[str, ...], stem_set: frozenset[str]) -> bool:
         if self.prefix is not None:
-            return any(s.startswith(self.prefix) for s in stems)
+            return any(s.startswith(self.prefix) for s in stem_set)
         target = self.stems
         if len(target) == 1:
             return target[0] in stem_set
@@ -392,16 +392,46 @@ def _acronym_of(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
     return short[0] in (initials, initials + "s")
 
 
-@lru_cache(maxsize=4096)
-def _surface_pattern(key: str) -> re.Pattern[str]:
-    words = key.split()
-    parts = [re.escape(w) for w in words[:-1]]
-    last = re.escape(words[-1])
-    if words[-1].endswith("y"):
-        last = re.escape(words[-1][:-1]) + "(?:y|ies)"
-    else:
-        last += "(?:s|es)?"
-    return re.compile(r"(?<!\w)" + r"[\s-]+".join([*parts, last]) + r"(?!\w)", re.IGNORECASE)
+_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """An abstract's words as written and lower-cased, and where each lower-cased word is."""
+
+    original: tuple[str, ...]
+    lower: tuple[str, ...]
+    at: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, text: str) -> _Words:
+        original = tuple(_WORD.findall(text))
+        lower = tuple(w.lower() for w in original)
+        at: dict[str, list[int]] = {}
+        for i, w in enumerate(lower):
+            at.setdefault(w, []).append(i)
+        return cls(original, lower, at)
+
+    def spelling(self, key: str) -> str | None:
+        """How the text writes the phrase ``key`` (lower case, last word singular) first."""
+        words = key.split()
+        n = len(words)
+        last = words[-1]
+        plurals = {last, last + "s", last + "es"}
+        if last.endswith("y"):
+            plurals.add(last[:-1] + "ies")
+        if n == 1:
+            found = [i for form in plurals for i in self.at.get(form, ())]
+            return self.original[min(found)] if found else None
+        head = words[:-1]
+        for i in self.at.get(words[0], ()):
+            if (
+                i + n <= len(self.lower)
+                and list(self.lower[i : i + n - 1]) == head
+                and self.lower[i + n - 1] in plurals
+            ):
+                return " ".join(self.original[i : i + n])
+        return None
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -420,6 +450,8 @@ class DigestBuilder:
         self._phrases: dict[tuple[str, int | None], frozenset[str]] = {}
         self._recurring: dict[tuple[str, int | None], frozenset[str]] = {}
         self._docs: dict[tuple[str, int | None], PreparedPaper] = {}
+        self._abstract_words: dict[tuple[str, int | None], _Words] = {}
+        self._sizes: dict[int, int] = {}
         self._cards: dict[tuple[str, int | None], DigestCard] = {}
         self._themes: dict[frozenset[tuple[str, int | None]], tuple[str, ...]] = {}
 
@@ -521,16 +553,21 @@ class DigestBuilder:
         self._themes[cache_key] = result
         return result
 
-    @staticmethod
-    def _readable(key: str, papers: Sequence[Paper], per_paper: list[frozenset[str]]) -> str:
-        pattern = _surface_pattern(key)
+    def _words(self, paper: Paper) -> _Words:
+        key = (paper.key, paper.version)
+        found = self._abstract_words.get(key)
+        if found is None:
+            found = self._abstract_words[key] = _Words.of(paper.abstract)
+        return found
+
+    def _readable(self, key: str, papers: Sequence[Paper], per_paper: list[frozenset[str]]) -> str:
         spellings: Counter[str] = Counter()
         for paper, found in zip(papers, per_paper, strict=True):
             if key not in found:
                 continue
-            m = pattern.search(paper.abstract)
-            if m is not None:
-                spellings[" ".join(m.group().replace("-", " - ").split()).replace(" - ", "-")] += 1
+            spelling = self._words(paper).spelling(key)
+            if spelling is not None:
+                spellings[spelling] += 1
                 if sum(spellings.values()) >= 3:
                     break
         if not spellings:
@@ -547,12 +584,17 @@ class DigestBuilder:
     def rank(self, query: Query, papers: Iterable[Paper]) -> list[tuple[float, Paper]]:
         """``papers`` best first: relevance, then newest, then key (deterministic)."""
         unique = {p.key: p for p in papers}
-        if query.text_tree is None:
-            scored = [(0.0, p) for p in unique.values()]
-        else:
-            scored = [(relevance(query, self._doc(p)), p) for p in unique.values()]
-        scored.sort(key=lambda sp: (-sp[0], -_when(sp[1]).timestamp(), sp[1].key))
-        return scored
+        text = query.text_tree is not None
+        ordered = sorted(
+            (
+                -relevance(query, self._doc(p)) if text else 0.0,
+                -_when(p).timestamp(),
+                key,
+                p,
+            )
+            for key, p in unique.items()
+        )
+        return [(-score, p) for score, _, _, p in ordered]
 
     def card(self, paper: Paper, summary: str) -> DigestCard:
         """The paper's card (cached per paper: it does not depend on the topic)."""
@@ -668,14 +710,19 @@ class DigestBuilder:
         budget = limits.card_budget
         groups: list[list[DigestCard]] = [[]]
         used = 0
+        sizes = self._sizes
         for card in cards:
+            if card.paper_key is None:  # the "and N more" card, made for this digest
+                size = card.size
+            else:  # paper cards are cached by the builder, and so are their sizes
+                size = sizes.get(id(card)) or sizes.setdefault(id(card), card.size)
             group = groups[-1]
-            if group and (len(group) >= limits.cards_per_message or used + card.size > budget):
+            if group and (len(group) >= limits.cards_per_message or used + size > budget):
                 groups.append([])
                 group = groups[-1]
                 used = 0
             group.append(card)
-            used += card.size
+            used += size
         total = len(groups)
         messages: list[DigestMessage] = []
         for i, group in enumerate(groups):

@@ -121,16 +121,25 @@ def surname(name: str) -> str:
     return parts[-1] if parts else ""
 
 
+def title_key(paper: Paper) -> str:
+    """``t:`` + a hash of the normalised title and the first author's surname.
+
+    The key of a paper known by nothing else (a listing entry, a blog post), and the alias through
+    which such a record joins the arXiv paper of the same work.
+    """
+    first = fold(surname(paper.authors[0].name)) if paper.authors else ""
+    digest = hashlib.sha1(f"{normalise_title(paper.title)}|{first}".encode()).hexdigest()
+    return f"t:{digest[:16]}"
+
+
 def paper_key(paper: Paper) -> str:
-    """The catalog key: arXiv id, else ``doi:<doi>``, else a hash of title and first author."""
+    """The catalog key: arXiv id, else ``doi:<doi>``, else :func:`title_key`."""
     if paper.arxiv_id:
         return paper.arxiv_id
     doi = normalise_doi(paper.doi)
     if doi:
         return f"doi:{doi}"
-    first = fold(surname(paper.authors[0].name)) if paper.authors else ""
-    digest = hashlib.sha1(f"{normalise_title(paper.title)}|{first}".encode()).hexdigest()
-    return f"t:{digest[:16]}"
+    return title_key(paper)
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

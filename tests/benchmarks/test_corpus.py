@@ -132,17 +132,11 @@ def test_text_keeps_stop_words_and_its_category_s_vocabulary(
 
 def test_the_author_pool_grows_with_the_corpus() -> None:
     def distinct_authors(n: int) -> int:
-        return len(
-            {tuple(a) for r in corpus.generate(n, seed=0) for a in r["authors_parsed"]}  # type: ignore[attr-defined]
-        )
+        return len({tuple(a) for r in corpus.generate(n, seed=0) for a in r["authors_parsed"]})
 
     small, large = distinct_authors(500), distinct_authors(5000)
     assert large > 3 * small
-    names = Counter(
-        tuple(a)
-        for r in corpus.generate(5000, seed=0)
-        for a in r["authors_parsed"]  # type: ignore[attr-defined]
-    )
+    names = Counter(tuple(a) for r in corpus.generate(5000, seed=0) for a in r["authors_parsed"])
     assert names.most_common(1)[0][1] >= 10  # prolific authors exist
 
 

@@ -180,3 +180,23 @@ def test_console_reads_piped_commands_and_exits_cleanly(db: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "1,504" in result.stdout
     assert "Good Views" in result.stdout
+
+
+def test_a_listing_and_an_export_of_known_papers_add_no_rows(db: Path, tmp_path: Path) -> None:
+    paperbot("import", str(RSS), db=db)
+    listing = tmp_path / "listing.txt"
+    listing.write_text(
+        "LGNov 28, 2024\n"
+        'Finding "Good Views" of Electrocardiogram Signals for Inferring Abnormalities in '
+        "Cardiac ConditionHyewon Jeong, Suyeol Yun, Hammaad Adam · MIT\n"
+        "Electrocardiograms (ECGs) are an established technique to screen for abnormal ...\n",
+        encoding="utf-8",
+    )
+    result = paperbot("import", str(listing), "--json", db=db)
+    assert result.returncode == 0, result.stderr
+    [run] = json.loads(result.stdout)
+    assert (run["new"], run["updated"]) == (0, 1)
+    shown = json.loads(paperbot("show", "2411.17702", "--json", db=db).stdout)
+    assert shown["sources"] == ["arxiv-rss", "listing"]
+    assert shown["affiliations"] == ["MIT"]
+    assert json.loads(paperbot("stats", "--json", db=db).stdout)["papers"] == 1504

@@ -233,3 +233,40 @@ def test_the_full_text_index_follows_inserts_and_updates(catalog: SqlCatalog) ->
     with catalog.engine.connect() as conn:
         assert conn.execute(text(query), {"q": "octopus"}).scalar_one() == 1
         assert conn.execute(text(query), {"q": "zebrafish"}).scalar_one() == 0
+
+
+def test_a_listing_entry_joins_the_arxiv_paper_by_title_and_first_author(
+    catalog: SqlCatalog,
+) -> None:
+    catalog.upsert([arxiv_paper()])
+    listing = Paper(
+        title="Attention is not all you need anymore",
+        authors=(Author("Jane Doe", ("example-lab",)), Author("Wei Zhang")),
+        abstract="We study whether attention layers remain necessary when ...",
+        categories=("cs.CL",),
+        sources=("listing",),
+    )
+    counts = catalog.upsert([listing])
+    assert counts.new == 0
+    assert catalog.count() == 1
+    stored = catalog.get("2411.00001")
+    assert stored is not None and stored.sources == ("arxiv-rss", "listing")
+
+
+def test_an_arxiv_record_takes_over_a_paper_first_seen_in_a_listing(catalog: SqlCatalog) -> None:
+    listing = Paper(
+        title="Attention Is Not All You Need Anymore",
+        authors=(Author("Jane Doe"),),
+        sources=("listing",),
+    )
+    catalog.upsert([listing])
+    catalog.upsert([arxiv_paper()])
+    assert catalog.count() == 1
+    stored = catalog.get("2411.00001")
+    assert stored is not None and stored.sources == ("listing", "arxiv-rss")
+    assert catalog.get(listing.key) is None
+
+
+def test_two_arxiv_papers_with_one_title_stay_apart(catalog: SqlCatalog) -> None:
+    catalog.upsert([arxiv_paper(), arxiv_paper(arxiv_id="2411.00002")])
+    assert catalog.count() == 2

@@ -1,0 +1,193 @@
+"""``/subscribe``, ``/unsubscribe``, ``/subscriptions`` and ``/digest preview|now`` on Discord.
+
+Subscribing, unsubscribing and ``/digest now`` need Manage Channels (``@requires``, and again in
+the handler). ``/digest preview`` answers privately.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.commands import subscriptions as handlers
+from bot.discord.checks import requires
+from bot.discord.cogs.topics import CHOICE_TEXT_MAX, CHOICES_MAX, actor_of, topic_choices
+from bot.discord.render import render_reply
+from bot.discord.responses import log_command, respond
+from bot.messages import Reply
+
+if TYPE_CHECKING:
+    from bot.discord.client import PaperBot
+
+_WHEN = ("daily 08:00", "weekly mon 09:30", "asap", "every 2h")
+_ZONES = sorted(available_timezones())
+
+
+def zone_choices(current: str) -> list[app_commands.Choice[str]]:
+    wanted = current.strip().lower().replace(" ", "_")
+    found = [z for z in ("UTC", *_ZONES) if wanted in z.lower()]
+    return [app_commands.Choice(name=z[:CHOICE_TEXT_MAX], value=z) for z in found[:CHOICES_MAX]]
+
+
+async def respond_privately(
+    interaction: discord.Interaction[Any], command: str, work: Awaitable[Reply]
+) -> None:
+    """Answer with a reply only the asker sees, however long ``work`` takes: the interaction is
+    deferred privately at once (``respond`` defers publicly when work is slow)."""
+    started = time.perf_counter()
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    reply = await work
+    message = render_reply(reply)
+    await interaction.followup.send(
+        content=message.content or discord.utils.MISSING,
+        embeds=message.embeds,
+        ephemeral=True,
+        wait=True,
+    )
+    log_command(interaction, f"/{command}", started, "error" if reply.error else "ok")
+
+
+class Subscriptions(commands.Cog):
+    digest = app_commands.Group(
+        name="digest", description="A topic's digest: preview it, or post it now.", guild_only=True
+    )
+
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="subscribe")
+    @requires("manage_channels")
+    async def subscribe(
+        self,
+        interaction: discord.Interaction[Any],
+        topic: app_commands.Range[str, 1, 40],
+        channel: discord.TextChannel | None = None,
+        when: app_commands.Range[str, 1, 60] | None = None,
+        timezone: app_commands.Range[str, 1, 60] | None = None,
+        thread: bool = False,
+        notify_empty: bool = False,
+    ) -> None:
+        """Deliver a topic's digest to a channel; again to change or resume it.
+
+        Parameters
+        ----------
+        topic
+            A topic of this server, or a ready-made one (see /topic list)
+        channel
+            Where the digest goes; this channel if left out
+        when
+            daily 08:00 (default), weekly mon 09:30, asap (as papers arrive), every 2h
+        timezone
+            An IANA time zone such as Europe/Berlin; UTC if left out
+        thread
+            Put long digests in a thread
+        notify_empty
+            Post one line when there is nothing new, saying why
+        """
+        actor = actor_of(interaction, self.bot)
+        work = handlers.subscribe(
+            self.bot.services,
+            actor,
+            topic,
+            channel.id if channel is not None else None,
+            when,
+            timezone,
+            use_thread=thread,
+            notify_empty=notify_empty,
+        )
+        await respond(interaction, self.bot, "subscribe", work)
+
+    @app_commands.command(name="unsubscribe")
+    @requires("manage_channels")
+    async def unsubscribe(
+        self,
+        interaction: discord.Interaction[Any],
+        topic: app_commands.Range[str, 1, 40],
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        """Stop delivering a topic to a channel.
+
+        Parameters
+        ----------
+        topic
+            The topic's name
+        channel
+            The channel; this channel if left out
+        """
+        actor = actor_of(interaction, self.bot)
+        work = handlers.unsubscribe(
+            self.bot.services, actor, topic, channel.id if channel is not None else None
+        )
+        await respond(interaction, self.bot, "unsubscribe", work)
+
+    @app_commands.command(name="subscriptions")
+    @app_commands.guild_only()
+    async def subscriptions(self, interaction: discord.Interaction[Any]) -> None:
+        """The channels of this server and the topics they receive."""
+        actor = actor_of(interaction, self.bot)
+        work = handlers.list_subscriptions(self.bot.services, actor)
+        await respond(interaction, self.bot, "subscriptions", work)
+
+    @digest.command(name="preview")
+    async def preview(
+        self, interaction: discord.Interaction[Any], topic: app_commands.Range[str, 1, 40]
+    ) -> None:
+        """What the topic's next digest would hold (only you see it).
+
+        Parameters
+        ----------
+        topic
+            The topic's name
+        """
+        actor = actor_of(interaction, self.bot)
+        work = handlers.digest_preview(self.bot.services, actor, topic)
+        await respond_privately(interaction, "digest preview", work)
+
+    @digest.command(name="now")
+    @requires("manage_channels")
+    async def now(
+        self, interaction: discord.Interaction[Any], topic: app_commands.Range[str, 1, 40]
+    ) -> None:
+        """Post the topic's digest to its channels in this server now.
+
+        Parameters
+        ----------
+        topic
+            The topic's name
+        """
+        actor = actor_of(interaction, self.bot)
+        work = handlers.digest_now(self.bot.services, actor, topic)
+        await respond_privately(interaction, "digest now", work)
+
+    @subscribe.autocomplete("topic")
+    @unsubscribe.autocomplete("topic")
+    @preview.autocomplete("topic")
+    @now.autocomplete("topic")
+    async def _complete_topic(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await topic_choices(self.bot, interaction, current)
+
+    @subscribe.autocomplete("when")
+    async def _complete_when(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = current.strip()
+        options = ([typed] if typed and typed not in _WHEN else []) + list(_WHEN)
+        return [app_commands.Choice(name=o[:CHOICE_TEXT_MAX], value=o[:60]) for o in options]
+
+    @subscribe.autocomplete("timezone")
+    async def _complete_zone(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return zone_choices(current)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Subscriptions(cast("PaperBot", bot)))
