@@ -32,7 +32,7 @@ from bot.domain.ingest import FeedError
 from bot.domain.ingest.detect import FORMATS
 from bot.domain.ingest.jsonl import paper_to_json
 from bot.domain.lookups import BadPaperRef, PaperNotFound, find_paper
-from bot.ingest.importer import import_file
+from bot.ingest.importer import ImportStopped, import_file
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -174,6 +174,8 @@ def import_(
 
                 try:
                     run = import_file(services.catalog, path, fmt=format, on_progress=advance)
+                except ImportStopped as exc:
+                    raise CliError(f"{path}: {exc}") from exc
                 except FeedError as exc:
                     raise CliError(f"{path}: {exc}; nothing was imported") from exc
                 except ValueError as exc:

@@ -26,6 +26,15 @@ LINE_FORMATS = frozenset({"snapshot-jsonl", "paperbot-jsonl"})
 # Papers handed to the catalog per call while streaming a large file.
 STREAM_BATCH = 5000
 
+
+class ImportStopped(FeedError):
+    """The file broke off part-way; the papers read before the break were stored."""
+
+    def __init__(self, message: str, *, stored: int) -> None:
+        super().__init__(message)
+        self.stored = stored
+
+
 Progress = Callable[[int], None]  # called with the number of bytes read so far
 
 
@@ -134,6 +143,12 @@ def import_file(
         run.status = "failed"
         run.reason = str(exc)
         raise
+    except (OSError, EOFError, ValueError) as exc:
+        # A file that cannot be read to its end (a cut .gz, a disk error): what landed before the
+        # failure stays, and the run says why it stopped.
+        run.status = "failed"
+        run.reason = f"stopped after {run.fetched} papers: {exc}"
+        raise ImportStopped(run.reason, stored=run.fetched) from exc
     finally:
         run.finished_at = clock()
         catalog.record_run(run)

@@ -200,3 +200,20 @@ def test_a_listing_and_an_export_of_known_papers_add_no_rows(db: Path, tmp_path:
     assert shown["sources"] == ["arxiv-rss", "listing"]
     assert shown["affiliations"] == ["MIT"]
     assert json.loads(paperbot("stats", "--json", db=db).stdout)["papers"] == 1504
+
+
+def test_a_cut_gzip_dump_fails_with_a_reason_and_keeps_what_landed(
+    db: Path, tmp_path: Path
+) -> None:
+    import gzip
+
+    dump = tmp_path / "dump.jsonl"
+    paperbot("import", str(RSS), db=db)
+    dump.write_text(paperbot("export", db=db).stdout, encoding="utf-8")
+    packed = gzip.compress(dump.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    other = tmp_path / "other.db"
+    result = paperbot("import", str(cut), "--format", "paperbot-jsonl", db=other)
+    assert result.returncode == 1
+    assert "stopped after" in result.stderr and "Traceback" not in result.stderr
