@@ -40,6 +40,11 @@ BENCHMARKS: dict[str, tuple[str, str, str]] = {
         "bulk JSONL import into PostgreSQL, search index included (papers/s)",
     ),
     "search": ("benchmarks.bench_search", "bench_search", "query-mix latency p50/p95/p99 (ms)"),
+    "topics": (
+        "benchmarks.bench_topics",
+        "bench_topics",
+        "topic percolator vs brute force (papers/s); building 10k digests (s)",
+    ),
 }
 
 

@@ -104,7 +104,15 @@ def build_worker(n: int, seed: int) -> dict[str, Any]:
     marker = db.with_name(db.name + ".build.json")
     if db.exists() and marker.exists():
         build: dict[str, Any] = json.loads(marker.read_text(encoding="utf-8"))
-        return {**build, "reused": True, "database": str(db)}
+        # A catalog kept from an older schema is migrated in place (not counted as build time).
+        from storage.db import create_db_engine
+        from storage.migrate import upgrade
+
+        engine = create_db_engine(f"sqlite:///{db}")
+        with measure() as m:
+            upgrade(engine)
+        engine.dispose()
+        return {**build, "reused": True, "migrate_s": round(m.wall, 1), "database": str(db)}
     for stale in DATA_DIR.glob(f"search-{_label(n)}-seed{seed}-*.db*"):
         stale.unlink()
     path = corpus_file(n, seed)

@@ -11,10 +11,10 @@ and ``COMMANDS``, add the module to ``FEATURES`` below, and add a cog for Discor
 (``bot/discord/cogs``).
 """
 
-from bot.commands import catalog, help, papers, search
+from bot.commands import catalog, help, papers, search, subscriptions, topics
 from bot.commands.registry import Args, Command, Context, Deps, Param, Registry
 
-FEATURES = (papers, search, catalog, help)
+FEATURES = (papers, search, catalog, topics, subscriptions, help)
 
 __all__ = [
     "FEATURES",

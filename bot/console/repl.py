@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 import threading
@@ -119,6 +120,7 @@ async def _scheduled_console(
     thread (so Ctrl-C or end of input never waits on it), digests print through the digest
     service's console poster as their jobs run."""
     from bot.digests.scheduler import DigestScheduler
+    from bot.ingest.service import ingest_configured
 
     def report(result: Any) -> None:
         if result.outcome not in ("empty", "already_done"):
@@ -128,6 +130,7 @@ async def _scheduled_console(
         services.engine,
         services.subscriptions,
         services.digests,
+        ingest=functools.partial(ingest_configured, services.settings, services.catalog),
         ingest_schedule=services.settings.ingest_schedule,
         ingest_timezone=services.settings.ingest_timezone,
         on_result=report,

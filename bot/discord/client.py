@@ -8,6 +8,7 @@ persistent page buttons, and syncs the slash commands, globally or to the config
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from bot.discord.cogs import EXTENSIONS
 from bot.discord.pagination import PageButton, PagesOff
 from bot.discord.poster import DiscordPauseNotifier, DiscordPoster
 from bot.discord.responses import log_command
+from bot.ingest.service import ingest_configured
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -100,6 +102,7 @@ class PaperBot(commands.Bot):
             services.engine,
             store,
             services.digests,
+            ingest=functools.partial(ingest_configured, services.settings, services.catalog),
             ingest_schedule=services.settings.ingest_schedule,
             ingest_timezone=services.settings.ingest_timezone,
         )

@@ -142,3 +142,12 @@ def _fetch_failure_reason(exc: FetchError, source: SourceSpec) -> str:
         except FeedError as api_error:
             return f"arXiv refused the query: {api_error}"
     return exc.reason
+
+
+async def ingest_configured(settings: Settings, catalog: Catalog) -> list[IngestRun]:
+    """Fetch every configured source once (the scheduled ingest)."""
+    async with aiohttp.ClientSession() as session:
+        service = IngestService(
+            catalog, make_fetcher(settings, session), overrides=base_overrides(settings)
+        )
+        return await service.ingest_many(configured_sources(settings))

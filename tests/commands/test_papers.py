@@ -44,7 +44,20 @@ async def test_stats(services: Services) -> None:
 def test_registry_names_are_unique_and_documented() -> None:
     registry = default_registry()
     names = [c.name for c in registry.commands]
-    assert names == ["paper", "similar", "search", "author", "recent", "stats", "help"]
+    assert names == [
+        "paper",
+        "similar",
+        "search",
+        "author",
+        "recent",
+        "stats",
+        "topic",
+        "subscribe",
+        "unsubscribe",
+        "subscriptions",
+        "digest",
+        "help",
+    ]
     for command in registry.commands:
         assert 1 <= len(command.description) <= 100
         assert all(1 <= len(p.description) <= 100 for p in command.params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,13 +10,13 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from bot.app import Services, build_services
 from bot.commands import default_registry, topics
 from bot.commands import subscriptions as subs
-from bot.commands.registry import Registry
 from bot.commands.topics import Actor
-from bot.console.repl import ConsoleSession
+from bot.console.repl import ConsoleSession, run_console
 from bot.digests.console import ConsolePoster
 from bot.digests.scheduler import DigestScheduler
 from bot.digests.service import DigestService
@@ -210,9 +211,7 @@ async def test_a_paused_subscription_is_named_once_in_the_next_reply(services: S
 
 async def test_the_console_runs_the_same_handlers(services: Services) -> None:
     deps = deps_at(services, THEN)
-    registry = Registry(
-        (*default_registry().commands, *topics.COMMANDS, *subs.COMMANDS)  # as once in FEATURES
-    )
+    registry = default_registry()
     session = ConsoleSession(deps, registry)
     guild = topics.CONSOLE_GUILD
     for name in [t.name for t in services.subscriptions.list_topics(guild)]:
@@ -228,3 +227,17 @@ async def test_the_console_runs_the_same_handlers(services: Services) -> None:
     for command in (*topics.COMMANDS, *subs.COMMANDS):
         assert 1 <= len(command.description) <= 100
         assert all(1 <= len(p.description) <= 100 for p in command.params)
+
+
+def test_the_console_runs_the_scheduler_beside_its_input(services: Services) -> None:
+    out = io.StringIO()
+    status = run_console(
+        services,
+        stdin=io.StringIO("/stats\n"),
+        console=Console(file=out, width=100),
+        schedule=True,
+    )
+    assert status == 0
+    assert "1,504" in out.getvalue()
+    assert services.scheduler is None  # stopped, and the lease given back
+    assert services.subscriptions.lease_holder("digests") is None

@@ -1,7 +1,6 @@
 """/topic, /subscribe, /digest end to end: the real PaperBot against the fake Discord.
 
-The topic and subscription cogs are loaded next to the default ones, with a registry holding
-their commands (as ``bot.commands.FEATURES`` and ``bot.discord.cogs.EXTENSIONS`` will).
+The topic and subscription cogs and commands are part of the default extensions and registry.
 """
 
 from __future__ import annotations
@@ -13,9 +12,6 @@ from pathlib import Path
 import pytest
 
 from bot.commands import default_registry
-from bot.commands import subscriptions as subscription_commands
-from bot.commands import topics as topic_commands
-from bot.commands.registry import Registry
 from bot.discord.client import PaperBot
 from bot.discord.cogs import EXTENSIONS
 from tests.fakediscord import FakeDiscord, FakeMessage, Perm
@@ -23,13 +19,6 @@ from tests.fakediscord import FakeDiscord, FakeMessage, Perm
 from .conftest import ALICE, TOKEN, World, make_services
 
 CAROL = 5151  # has Manage Channels
-DIGEST_EXTENSIONS = (*EXTENSIONS, "bot.discord.cogs.topics", "bot.discord.cogs.subscriptions")
-
-
-def full_registry() -> Registry:
-    return Registry(
-        (*default_registry().commands, *topic_commands.COMMANDS, *subscription_commands.COMMANDS)
-    )
 
 
 @pytest.fixture
@@ -46,8 +35,8 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
         services = make_services(f"sqlite:///{copy}", fake)
         bot = PaperBot(
             services,
-            extensions=DIGEST_EXTENSIONS,
-            registry=full_registry(),
+            extensions=EXTENSIONS,
+            registry=default_registry(),
             guild_ready_timeout=0.1,
         )
         try:
@@ -68,7 +57,7 @@ def _bot_posts(world: World, channel_id: int | None = None) -> list[FakeMessage]
 
 async def test_the_synced_commands_match_the_registry(world: World) -> None:
     synced = {c["name"]: c for c in world.fake.commands}
-    registry = full_registry()
+    registry = default_registry()
     assert set(synced) == {c.name for c in registry.commands}
     for command in registry.commands:
         remote = synced[command.name]

@@ -20,5 +20,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.discord.cogs.papers",
     "bot.discord.cogs.search",
     "bot.discord.cogs.catalog",
+    "bot.discord.cogs.topics",
+    "bot.discord.cogs.subscriptions",
     "bot.discord.cogs.help",
 )
