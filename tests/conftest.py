@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,10 +46,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_schema() -> Iterator[str]:
-    """A schema of this test run's own, migrated once, dropped at the end."""
-    schema = f"paperbot_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def migrated_postgres_schema(prefix: str = "paperbot_test") -> Iterator[str]:
+    """A new, migrated PostgreSQL schema, dropped afterwards.
+
+    An unreachable PostgreSQL fails the test with CI=true and skips it elsewhere.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_db_engine(POSTGRES_URL)
     try:
         with admin.begin() as conn:
@@ -59,15 +63,22 @@ def postgres_schema() -> Iterator[str]:
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    engine = create_db_engine(POSTGRES_URL, schema=schema)
-    upgrade(engine)
-    engine.dispose()
     try:
+        engine = create_db_engine(POSTGRES_URL, schema=schema)
+        upgrade(engine)
+        engine.dispose()
         yield schema
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """A schema of this test run's own, migrated once, dropped at the end."""
+    with migrated_postgres_schema() as schema:
+        yield schema
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

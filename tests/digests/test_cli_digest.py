@@ -3,26 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-RSS = ROOT / "tests" / "fixtures" / "arxiv" / "rss_2024-11-28_all_archives.xml"
-
-
-def paperbot(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PAPERBOT_LOG_LEVEL": "WARNING"}
-    env.pop("DISCORD_TOKEN", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support.cli import RSS, paperbot
 
 
 def test_digest_prints_a_ready_made_topics_first_digest(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ the same top results (near-ties may reorder; such queries assert a set).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -23,7 +22,7 @@ from storage.catalog import SqlCatalog
 from storage.db import create_db_engine
 from storage.migrate import upgrade
 from storage.search import SqlSearch
-from tests.conftest import ARXIV_FIXTURES, IN_CI, POSTGRES_URL
+from tests.conftest import ARXIV_FIXTURES, POSTGRES_URL, migrated_postgres_schema
 
 RSS = ARXIV_FIXTURES / "rss_2024-11-28_all_archives.xml"
 TODAY = date(2024, 11, 29)
@@ -43,29 +42,15 @@ def load_fixture_search(
         finally:
             engine.dispose()
         return
-    schema = f"paperbot_search_{uuid.uuid4().hex[:12]}"
-    admin = create_db_engine(POSTGRES_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        admin.dispose()
-        message = f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    engine = create_db_engine(POSTGRES_URL, schema=schema)
-    try:
-        upgrade(engine)
-        SqlCatalog(engine).upsert(papers)
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE papers"))
-        yield SqlSearch(engine)
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with migrated_postgres_schema("paperbot_search") as schema:
+        engine = create_db_engine(POSTGRES_URL, schema=schema)
+        try:
+            SqlCatalog(engine).upsert(papers)
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE papers"))
+            yield SqlSearch(engine)
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
