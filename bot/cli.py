@@ -275,7 +275,7 @@ def ingest(
     """Fetch sources now and store their papers (polite: conditional GET, arXiv's 3 s rule)."""
     import asyncio
 
-    from bot.ingest.service import configured_sources
+    from bot.ingest.service import configured_sources, ingest_sources
     from bot.ingest.sources import resolve_source
 
     settings = _settings()
@@ -287,7 +287,7 @@ def ingest(
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     with _services() as services:
-        runs = asyncio.run(_ingest(services, specs))
+        runs = asyncio.run(ingest_sources(services.settings, services.catalog, specs))
     if as_json:
         _print_json([_run_json(run) for run in runs])
     else:
@@ -295,20 +295,6 @@ def ingest(
             out.print(render_ingest_run(run))
     if any(run.status == "failed" for run in runs):
         raise typer.Exit(1)
-
-
-async def _ingest(services: Services, specs: list[Any]) -> list[Any]:
-    import aiohttp
-
-    from bot.ingest.service import IngestService, base_overrides, make_fetcher
-
-    async with aiohttp.ClientSession() as session:
-        service = IngestService(
-            services.catalog,
-            make_fetcher(services.settings, session),
-            overrides=base_overrides(services.settings),
-        )
-        return await service.ingest_many(specs)
 
 
 def _run_json(run: Any) -> dict[str, Any]:

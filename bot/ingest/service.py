@@ -144,10 +144,17 @@ def _fetch_failure_reason(exc: FetchError, source: SourceSpec) -> str:
     return exc.reason
 
 
-async def ingest_configured(settings: Settings, catalog: Catalog) -> list[IngestRun]:
-    """Fetch every configured source once (the scheduled ingest)."""
+async def ingest_sources(
+    settings: Settings, catalog: Catalog, specs: Iterable[str | SourceSpec]
+) -> list[IngestRun]:
+    """Fetch the given sources once, in one HTTP session, politely."""
     async with aiohttp.ClientSession() as session:
         service = IngestService(
             catalog, make_fetcher(settings, session), overrides=base_overrides(settings)
         )
-        return await service.ingest_many(configured_sources(settings))
+        return await service.ingest_many(specs)
+
+
+async def ingest_configured(settings: Settings, catalog: Catalog) -> list[IngestRun]:
+    """Fetch every configured source once (the scheduled ingest)."""
+    return await ingest_sources(settings, catalog, configured_sources(settings))
