@@ -8,17 +8,21 @@ path: ``bot.domain.search.search_papers`` (page size 10) on ``storage.search.Sql
 ``similar_papers`` for similar-to. Baselines, in the same run, on a sample of the queries: a
 ``LIKE '%word%'`` scan over title || abstract (ORDER BY published DESC LIMIT 10), and a linear
 scan in Python that scores every paper held in memory (arxiv-sanity-lite style: idf-weighted
-substring counts over title and abstract; only the per-query scoring is timed). PostgreSQL runs
-the same mix on a catalog imported into a schema of its own. docs/search-benchmark.md has the
-method and the figures.
+substring counts over title and abstract; only the per-query scoring is timed). The same mix then
+runs through ``storage.fulltext.TantivySearch`` on a tantivy index built from the same catalog
+(build time and size reported), and PostgreSQL runs it on a catalog imported into a schema of its
+own, with tsvector and with a tantivy index built from that schema. docs/search-benchmark.md has
+the method and the figures.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import re
+import shutil
 import sqlite3
 import statistics
 import time
@@ -126,6 +130,53 @@ def build_worker(n: int, seed: int) -> dict[str, Any]:
         conn.close()
     marker.write_text(json.dumps(build), encoding="utf-8")
     return {**build, "reused": False, "database": str(db)}
+
+
+def _index_path(db: Path) -> Path:
+    """The tantivy index of a benchmark catalog, beside it (as the application places it)."""
+    return db.with_name(db.stem + ".search")
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
+
+
+def _dir_mb(path: Path) -> float:
+    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6, 1)
+
+
+def tantivy_index_worker(database: str) -> dict[str, Any]:
+    """The tantivy index of a catalog, built once per catalog (storage.fulltext.build_index,
+    the path `paperbot db search-index` takes); reused while it matches the catalog."""
+    from storage.db import create_db_engine
+    from storage.fulltext import build_index, index_status
+
+    db = Path(database)
+    path = _index_path(db)
+    marker = path.with_name(path.name + ".build.json")
+    engine = create_db_engine(f"sqlite:///{db}")
+    try:
+        state, reason, _ = index_status(engine, path)
+        if state == "ok" and marker.exists():
+            build: dict[str, Any] = json.loads(marker.read_text(encoding="utf-8"))
+            return {**build, "reused": True, "index": str(path)}
+        print(f"  tantivy index of {db.name} ({reason}) ...", flush=True)
+        load_before = _load()
+        with measure() as m:
+            meta = build_index(engine, path)
+        build = {
+            "papers": meta.papers,
+            "wall_s": round(m.wall, 1),
+            "cpu_s": round(m.cpu, 1),
+            "index_mb": _dir_mb(path),
+            "load_before": load_before,
+            "load_after": _load(),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+        }
+    finally:
+        engine.dispose()
+    marker.write_text(json.dumps(build), encoding="utf-8")
+    return {**build, "reused": False, "index": str(path)}
 
 
 def _fts_bytes(conn: sqlite3.Connection) -> int:
@@ -254,14 +305,17 @@ def summarise(times_ms: Sequence[float]) -> dict[str, float]:
     }
 
 
-def run_mix(engine: Any, mix: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each query once through the real path; its wall time, total and whether it was capped."""
+def run_mix(
+    engine: Any, mix: Sequence[dict[str, Any]], backend: Any = None
+) -> list[dict[str, Any]]:
+    """Each query once through the real path; its wall time, total and whether it was capped.
+    ``backend``: the SearchBackend (default: the database's, SqlSearch)."""
     from bot.domain.query import QueryError
     from bot.domain.search import search_papers, similar_papers
     from storage.catalog import SqlCatalog
     from storage.search import SqlSearch
 
-    backend = SqlSearch(engine)
+    backend = backend if backend is not None else SqlSearch(engine)
     catalog = SqlCatalog(engine)
     out = []
     for q in mix:
@@ -432,7 +486,9 @@ def sqlite_search_worker(
     engine = create_db_engine(f"sqlite:///{db}")
     run_mix(engine, warmup)  # page cache and connection pool; the mix's own queries stay cold
     print(f"  running {len(mix)} queries ...", flush=True)
+    load_before = _load()
     results = run_mix(engine, mix)
+    load_after = _load()
     engine.dispose()
     sample = [
         q for cls in CLASSES for q in [r for r in mix if r["class"] == cls][:baseline_per_class]
@@ -448,8 +504,43 @@ def sqlite_search_worker(
         "fts_mb": fts_mb,
         "warmup": warmup,
         "text_load_s": round(load.wall, 2),
+        "load_before": load_before,
+        "load_after": load_after,
         "queries": results,
         "baseline_runs": baselines,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def tantivy_search_worker(
+    database: str,
+    index: str,
+    mix: list[dict[str, Any]],
+    warmup: list[dict[str, Any]],
+    schema: str | None = None,
+) -> dict[str, Any]:
+    """The mix through TantivySearch (tantivy ranks, the database loads the page's papers)."""
+    from storage.db import create_db_engine
+    from storage.fulltext import TantivySearch
+
+    engine = create_db_engine(database, schema=schema)
+    backend = TantivySearch(engine, Path(index), check_every=3600.0)
+    usable, why = backend.status()
+    if not usable:
+        raise RuntimeError(f"tantivy index unusable: {why}")
+    run_mix(engine, warmup, backend)
+    print(f"  running {len(mix)} queries on tantivy ...", flush=True)
+    load_before = _load()
+    results = run_mix(engine, mix, backend)
+    load_after = _load()
+    usable_after, why_after = backend.status()
+    engine.dispose()
+    if not usable_after:
+        raise RuntimeError(f"tantivy index fell back to the database: {why_after}")
+    return {
+        "queries": results,
+        "load_before": load_before,
+        "load_after": load_after,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
@@ -499,8 +590,11 @@ def postgres_search_worker(
             ).scalar_one()
         run_mix(engine, warmup)
         print(f"  running {len(mix)} queries on PostgreSQL ...", flush=True)
+        load_before = _load()
         results = run_mix(engine, mix)
+        load_after = _load()
         engine.dispose()
+        tantivy = _postgres_tantivy(url, schema, mix, warmup, keep)
     finally:
         if not keep:
             with admin.begin() as conn:
@@ -512,9 +606,40 @@ def postgres_search_worker(
         "db_mb": round(int(size) / 1e6, 1),
         "gin_mb": round(int(gin) / 1e6, 1),
         "queries": results,
+        "load_before": load_before,
+        "load_after": load_after,
         "schema_kept": schema if keep else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "tantivy": tantivy,
     }
+
+
+def _postgres_tantivy(
+    url: str,
+    schema: str,
+    mix: list[dict[str, Any]],
+    warmup: list[dict[str, Any]],
+    keep: bool,
+) -> dict[str, Any]:
+    """A tantivy index built from the PostgreSQL schema, and the same mix through it."""
+    from storage.db import create_db_engine
+    from storage.fulltext import build_index
+
+    path = DATA_DIR / f"{schema}.search"
+    engine = create_db_engine(url, schema=schema)
+    try:
+        print("  tantivy index of the PostgreSQL catalog ...", flush=True)
+        with measure() as m:
+            build_index(engine, path)
+        engine.dispose()
+        size = _dir_mb(path)
+        run = tantivy_search_worker(url, str(path), mix, warmup, schema=schema)
+    finally:
+        engine.dispose()
+        if not keep:
+            shutil.rmtree(path, ignore_errors=True)
+            path.with_name(path.name + ".lock").unlink(missing_ok=True)
+    return {"build_s": round(m.wall, 1), "build_cpu_s": round(m.cpu, 1), "index_mb": size, **run}
 
 
 # -- the benchmark ---------------------------------------------------------------------------------
@@ -585,6 +710,7 @@ def bench_search(options: Options) -> dict[str, Any]:
     """Query-mix latency per class (p50/p95/p99) on SQLite and PostgreSQL, with baselines."""
     sizes, pg_sizes, per, base_per = _sizes(options)
     results: list[dict[str, Any]] = []
+    tantivy_results: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     mixes: dict[int, list[dict[str, Any]]] = {}
     warmups: dict[int, list[dict[str, Any]]] = {}
@@ -616,6 +742,30 @@ def bench_search(options: Options) -> dict[str, Any]:
         }
         results.append(result)
         rows += _class_rows(label, "SQLite", table, baselines)
+        print(f"  search {label} on tantivy ...", flush=True)
+        index = run_isolated(
+            "benchmarks.bench_search:tantivy_index_worker", database=build["database"]
+        )
+        tv = run_isolated(
+            "benchmarks.bench_search:tantivy_search_worker",
+            database=f"sqlite:///{build['database']}",
+            index=index["index"],
+            mix=mixes[n],
+            warmup=warmups[n],
+        )
+        tv_table = per_class(tv["queries"])
+        tv_baselines = _baseline_table(ours["baseline_runs"], tv_table)
+        tantivy_results.append(
+            {
+                "size": n,
+                "backend": "tantivy",
+                "build": index,
+                "classes": tv_table,
+                "baselines": tv_baselines,
+                **tv,
+            }
+        )
+        rows += _class_rows(label, "tantivy", tv_table, tv_baselines)
     pg_results: list[dict[str, Any]] = []
     problem = _postgres_reachable(options.postgres_url) if pg_sizes else None
     if problem:
@@ -639,8 +789,13 @@ def bench_search(options: Options) -> dict[str, Any]:
             pg_results.append({"size": n, "backend": "postgresql", "error": str(exc)})
             continue
         table = per_class(pg["queries"])
+        pg_tv = pg.get("tantivy") or {}
+        if pg_tv.get("queries"):
+            pg_tv["classes"] = per_class(pg_tv["queries"])
         pg_results.append({"size": n, "backend": "postgresql", "classes": table, **pg})
         rows += _class_rows(label, "PostgreSQL", table, None)
+        if pg_tv.get("classes"):
+            rows += _class_rows(label, "PG+tantivy", pg_tv["classes"], None)
 
     print()
     print(f"Search latency per query class (ms; page size {PAGE_SIZE}; baselines on a sample)")
@@ -674,6 +829,18 @@ def bench_search(options: Options) -> dict[str, Any]:
             f"(target {TARGETS['p99_ms']:.0f}), linear/ours {fmt_ratio(lin)} "
             f"(target {TARGETS['vs_linear_p50']:.0f}x)"
         )
+    for r in tantivy_results:
+        b, o = r["build"], r["classes"]["overall"]
+        lin = r["baselines"].get("overall", {}).get("linear_vs_ours")
+        print(
+            f"  tantivy {_label(r['size'])}: index build {b['wall_s']:.0f}s "
+            f"({'reused' if b['reused'] else 'built now'}; {b['cpu_s']:.0f}s CPU), index "
+            f"{b['index_mb']:,.0f} MB; overall p50 {o['p50_ms']:.1f} ms "
+            f"(target {TARGETS['p50_ms']:.0f}), p99 {o['p99_ms']:.1f} ms "
+            f"(target {TARGETS['p99_ms']:.0f}), linear/ours {fmt_ratio(lin)} "
+            f"(target {TARGETS['vs_linear_p50']:.0f}x); load {r['load_before']} -> "
+            f"{r['load_after']}"
+        )
     for r in pg_results:
         if "error" in r:
             print(f"  PostgreSQL {_label(r['size'])}: {r['error']}")
@@ -684,14 +851,24 @@ def bench_search(options: Options) -> dict[str, Any]:
             f"{r['db_mb']:,.0f} MB (GIN {r['gin_mb']:,.0f} MB); overall p50 "
             f"{o['p50_ms']:.1f} ms, p99 {o['p99_ms']:.1f} ms"
         )
+        pg_tv = r.get("tantivy") or {}
+        if pg_tv.get("classes"):
+            o = pg_tv["classes"]["overall"]
+            print(
+                f"  PostgreSQL {_label(r['size'])} + tantivy: index build "
+                f"{pg_tv['build_s']:.0f}s, index {pg_tv['index_mb']:,.0f} MB; overall p50 "
+                f"{o['p50_ms']:.1f} ms, p99 {o['p99_ms']:.1f} ms"
+            )
     return {
         "description": "fixed query mix through bot.domain.search.search_papers / similar_papers "
-        "on storage.search.SqlSearch, one run per query, warm page cache; baselines LIKE and "
-        "an in-memory linear scan on a sample of the mix",
+        "on storage.search.SqlSearch (FTS5, tsvector) and storage.fulltext.TantivySearch, one "
+        "run per query, warm page cache; baselines LIKE and an in-memory linear scan on a "
+        "sample of the mix",
         "seed": options.seed,
         "page_size": PAGE_SIZE,
         "per_class": per,
         "targets_at_1M": TARGETS,
         "sqlite": results,
+        "tantivy": tantivy_results,
         "postgresql": pg_results,
     }

@@ -11,10 +11,14 @@ from sqlalchemy import Engine
 from bot.digests.console import ConsolePoster
 from bot.digests.scheduler import DigestScheduler
 from bot.digests.service import DigestService
+from bot.domain.catalog import IngestRun
 from bot.settings import Settings
 from storage.catalog import SqlCatalog
 from storage.db import create_db_engine
+from storage.fulltext import TantivySearch, default_index_dir
+from storage.fulltext.index import ProgressFn
 from storage.migrate import is_up_to_date, upgrade
+from storage.paged_queries import SqlPagedQueries
 from storage.search import SqlSearch
 from storage.subscriptions import SqlSubscriptions
 
@@ -26,13 +30,32 @@ class Services:
     settings: Settings
     engine: Engine
     catalog: SqlCatalog
-    search: SqlSearch
+    # The database's search, or tantivy's with the database's as its fallback (settings).
+    search: SqlSearch | TantivySearch
     # Topics and subscriptions, and the digest service. The service posts through the console
     # until a front end swaps in its own poster (PaperBot.setup_hook gives it a DiscordPoster).
     subscriptions: SqlSubscriptions
     digests: DigestService
+    # The state of paged lists too long for their buttons' ids (Discord's page buttons).
+    paged_queries: SqlPagedQueries
     # The scheduler running in this process, if any (commands tell it about changes at once).
     scheduler: DigestScheduler | None = None
+
+    def refresh_search(self, progress: ProgressFn | None = None) -> None:
+        """Bring the full-text index up to date after papers were stored (an ingest, an import;
+        building it if missing). Never raises: searches use the database until it works."""
+        if isinstance(self.search, TantivySearch):
+            self.search.update_quietly(progress=progress)
+
+    async def ingest_configured(self) -> list[IngestRun]:
+        """The scheduled ingest: every configured source, then the full-text index."""
+        import asyncio
+
+        from bot.ingest.service import ingest_configured
+
+        runs = await ingest_configured(self.settings, self.catalog)
+        await asyncio.to_thread(self.refresh_search)
+        return runs
 
     def close(self) -> None:
         self.engine.dispose()
@@ -52,10 +75,21 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         settings=settings,
         engine=engine,
         catalog=catalog,
-        search=SqlSearch(engine),
+        search=build_search(settings, engine),
         subscriptions=subscriptions,
         digests=DigestService(subscriptions, ConsolePoster()),
+        paged_queries=SqlPagedQueries(engine),
     )
+
+
+def build_search(settings: Settings, engine: Engine) -> SqlSearch | TantivySearch:
+    """The search backend ``settings.search_engine`` names: tantivy's index (falling back to the
+    database's search while it is missing or behind) or the database's."""
+    database = SqlSearch(engine)
+    if settings.search_engine != "tantivy":
+        return database
+    path = default_index_dir(settings.database_url, settings.search_index_dir or None)
+    return TantivySearch(engine, path, database=database)
 
 
 def load_sample_if_empty(services: Services) -> int:
@@ -69,5 +103,6 @@ def load_sample_if_empty(services: Services) -> int:
         log.warning("sample catalog %s not found; starting with an empty catalog", path)
         return 0
     run = import_file(services.catalog, path, source="arxiv-rss")
+    services.refresh_search()
     log.info("loaded the sample catalog: %d papers from %s", run.new, path.name)
     return run.new

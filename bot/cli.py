@@ -25,7 +25,7 @@ from rich.progress import (
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.app import Services, build_services
-from bot.console.render import render_ingest_run, render_paper, render_stats
+from bot.console.render import render_ingest_run, render_reply, render_stats
 from bot.domain.catalog import CatalogStats
 from bot.domain.export import CSV_COLUMNS, bibtex_key, to_bibtex, to_csv_row
 from bot.domain.ingest import FeedError
@@ -33,6 +33,7 @@ from bot.domain.ingest.detect import FORMATS
 from bot.domain.ingest.jsonl import paper_to_json
 from bot.domain.lookups import BadPaperRef, PaperNotFound, find_paper
 from bot.ingest.importer import ImportStopped, import_file
+from bot.messages import build_paper
 from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -95,6 +96,7 @@ def run() -> None:
         added = load_sample_if_empty(services)
         if added:
             err.print(f"loaded {added:,} sample papers into the empty catalog", markup=False)
+        _update_search_index(services, keep_updated=True)
         if settings.discord_token is None:
             from bot.console.repl import run_console
 
@@ -116,7 +118,6 @@ def ask(
     """Run one bot command, as typed on Discord or in the console, and print the reply."""
     import asyncio
 
-    from bot.console.render import render_reply
     from bot.console.repl import ask as ask_once
     from bot.messages.model import reply_to_dict
 
@@ -125,7 +126,7 @@ def ask(
     if as_json:
         _print_json(reply_to_dict(reply))
     else:
-        out.print(render_reply(reply, hints=False))
+        out.print(render_reply(reply, hints=False), soft_wrap=False)  # panels wrap their text
     if reply.error:
         raise typer.Exit(1)
 
@@ -139,10 +140,101 @@ def db_upgrade() -> None:
         before = current_revision(services.engine)
         upgrade(services.engine)
         after = current_revision(services.engine)
+        index = _update_search_index(services)
     if before == after:
         out.print(f"database is up to date (revision {after})")
     else:
         out.print(f"database migrated from {before or 'empty'} to {after}")
+    if index is not None:
+        out.print(index, markup=False)
+
+
+@db_app.command("search-index")
+def db_search_index(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Build it anew rather than update it.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Build the full-text search index, or bring it up to date with the catalog."""
+    from storage.fulltext import IndexUnavailable, TantivySearch
+
+    with _services() as services:
+        search = services.search
+        if not isinstance(search, TantivySearch):
+            raise CliError("search_engine is 'database': there is no search index to build")
+        try:
+            with _count_progress(not as_json and err.is_terminal, "search index") as advance:
+                result = search.update(progress=advance, rebuild=rebuild)
+        except IndexUnavailable as exc:
+            raise CliError(exc.reason) from exc
+    if as_json:
+        _print_json(
+            {
+                "path": str(search.path),
+                "action": result.action,
+                "papers": result.papers,
+                "indexed": result.meta.papers,
+                "seconds": round(result.seconds, 1),
+                "reason": result.reason or None,
+            }
+        )
+    else:
+        out.print(_index_line(result, search.path), markup=False)
+
+
+def _index_line(result: Any, path: Path) -> str:
+    if result.action == "built":
+        return (
+            f"search index built at {path}: {result.meta.papers:,} papers in "
+            f"{result.seconds:.1f}s ({result.reason})"
+        )
+    if result.action == "updated":
+        return f"search index updated: {result.papers:,} papers re-indexed in {result.seconds:.1f}s"
+    return f"search index is up to date ({result.meta.papers:,} papers)"
+
+
+def _update_search_index(
+    services: Services, *, show: bool | None = None, keep_updated: bool = False
+) -> str | None:
+    """Bring the full-text index up to date (built when missing), with a progress bar on a
+    terminal; a line saying what was done, or None (no index in use, or it failed: logged, and
+    searches use the database). ``keep_updated``: the bot keeps it level from then on."""
+    from storage.fulltext import TantivySearch
+
+    search = services.search
+    if not isinstance(search, TantivySearch):
+        return None
+    show = err.is_terminal if show is None else show
+    with _count_progress(show, "search index") as advance:
+        result = search.update_quietly(progress=advance)
+    if keep_updated:
+        search.auto_update = True
+    return None if result is None else _index_line(result, search.path)
+
+
+@contextmanager
+def _count_progress(enabled: bool, label: str) -> Iterator[Any]:
+    """A progress bar counting papers, as a ``progress(done, total)`` callback (None if off)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import MofNCompleteColumn
+
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
 
 
 @app.command("import")
@@ -175,6 +267,7 @@ def import_(
                 try:
                     run = import_file(services.catalog, path, fmt=format, on_progress=advance)
                 except ImportStopped as exc:
+                    _update_search_index(services, show=False)  # what landed is searchable
                     raise CliError(f"{path}: {exc}") from exc
                 except FeedError as exc:
                     raise CliError(f"{path}: {exc}; nothing was imported") from exc
@@ -183,6 +276,7 @@ def import_(
             results.append((path, run))
             if not as_json:
                 out.print(render_ingest_run(run, label=str(path)))
+        _update_search_index(services, show=not as_json and err.is_terminal)
     if as_json:
         _print_json([{"file": str(path), **_run_json(run)} for path, run in results])
 
@@ -217,8 +311,8 @@ def show(
             raise CliError(str(exc)) from exc
     if as_json:
         _print_json(paper_to_json(paper))
-    else:
-        out.print(render_paper(paper))
+    else:  # the card /paper shows on Discord and in the console
+        out.print(render_reply(build_paper(paper), hints=False), soft_wrap=False)
 
 
 @app.command()
@@ -288,6 +382,8 @@ def ingest(
         raise CliError(str(exc)) from exc
     with _services() as services:
         runs = asyncio.run(ingest_sources(services.settings, services.catalog, specs))
+        if any(run.new or run.updated for run in runs):
+            _update_search_index(services, show=not as_json and err.is_terminal)
     if as_json:
         _print_json([_run_json(run) for run in runs])
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     discord_guild_ids: list[int] = []
     sample_catalog: str = "config/sample/arxiv-rss-2024-11-28.xml"
     digest_lookback_days: int = Field(default=7, ge=0, le=365)
+    # Full-text search: a tantivy index kept in step with the database, or the database's own
+    # (FTS5 / tsvector). The database answers whenever the index is missing or behind.
+    search_engine: Literal["tantivy", "database"] = "tantivy"
+    search_index_dir: str = ""  # default: beside a SQLite file (data/paperbot.search)
     log_level: str = "INFO"
 
     @classmethod

@@ -404,13 +404,25 @@ class SqlSubscriptions:
                 .values(paused=False, pause_reason=None, paused_at=None, updated_at=now)
             )
 
-    def mark_pause_notified(self, subscription_id: int) -> None:
+    def mark_pause_notified(self, subscription_id: int) -> bool:
+        """Record that the guild was told about the subscription's pause; False when it is not
+        paused any more or someone told it already (two commands at once tell it once)."""
         with self.engine.begin() as conn:
-            conn.execute(
+            done = conn.execute(
                 update(subscriptions_t)
-                .where(subscriptions_t.c.id == subscription_id)
+                .where(
+                    subscriptions_t.c.id == subscription_id,
+                    subscriptions_t.c.paused.is_(True),
+                    subscriptions_t.c.pause_notified_at.is_(None),
+                )
                 .values(pause_notified_at=self._clock())
             )
+            return done.rowcount == 1
+
+    def take_pause_notices(self, guild_id: int) -> list[Subscription]:
+        """The guild's paused subscriptions nobody was told about yet, each marked as told by
+        this call: whoever shows the notice takes it, so each pause is announced once."""
+        return [s for s in self.paused_unnotified(guild_id) if self.mark_pause_notified(s.id)]
 
     def paused_unnotified(self, guild_id: int) -> list[Subscription]:
         """Paused subscriptions of the guild nobody was told about yet."""

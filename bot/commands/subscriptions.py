@@ -20,6 +20,7 @@ from bot.commands.topics import (
     TopicDeps,
     first_argument,
     install_ready_made,
+    ready_made_topics,
     refused,
     scheduler_changed,
     topic_deps,
@@ -27,6 +28,7 @@ from bot.commands.topics import (
 )
 from bot.domain.schedules import ScheduleError, parse_timezone, parse_when
 from bot.domain.subscriptions import NotFound
+from bot.domain.topics import find_ready_made
 from bot.messages import Reply, build_error
 from bot.messages.topics import (
     build_digest_preview,
@@ -155,13 +157,34 @@ async def list_subscriptions(deps: TopicDeps, actor: Actor) -> Reply:
 async def _preview(deps: TopicDeps, actor: Actor, topic_name: str) -> Reply:
     name = topic_name.strip().lower()
     service = deps.digests
-    try:
-        digest = await asyncio.to_thread(
-            lambda: service.preview(actor.guild_id, name, channel_id=actor.channel_id)
+    store = deps.subscriptions
+    # The server's own topic first; else a ready-made one by name or alias (cs.CL), which is
+    # the server's copy when it was added already, or else previewed before adding it.
+    topic = await asyncio.to_thread(store.get_topic, actor.guild_id, name)
+    ready = None if topic is not None else find_ready_made(name, ready_made_topics())
+    if ready is not None:
+        topic = await asyncio.to_thread(store.get_topic, actor.guild_id, ready.name)
+    if topic is not None:
+        own = topic.name
+        try:
+            digest = await asyncio.to_thread(
+                lambda: service.preview(actor.guild_id, own, channel_id=actor.channel_id)
+            )
+        except NotFound as exc:  # removed a moment ago
+            return build_error(f"{exc}; /topic list shows the topics")
+        return build_digest_preview(digest)
+    if ready is None:
+        return build_error(
+            f"this server has no topic called {topic_name.strip()}, and no ready-made topic has "
+            "that name; /topic list shows both"
         )
-    except NotFound as exc:
-        return build_error(f"{exc}; add it with /topic add {name}")
-    return build_digest_preview(digest)
+    digest = await asyncio.to_thread(service.preview_new, ready.for_guild(actor.guild_id))
+    note = (
+        f"{ready.name} is a ready-made topic this server has not added yet: this is what a new "
+        f"subscription would get first. /subscribe {ready.name} delivers it to a channel; "
+        f"/topic add {ready.name} adds it to edit first."
+    )
+    return build_digest_preview(digest, note=note)
 
 
 async def digest_preview(deps: TopicDeps, actor: Actor, topic_name: str) -> Reply:

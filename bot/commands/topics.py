@@ -13,7 +13,8 @@ to a ready-made name adds it the same way.
 
 Every reply here also carries the "pause notice": subscriptions of the server that were paused
 (Discord answered 403/404 for their channel) and nobody was told about yet are named first in
-the reply, once.
+the reply, once. The front ends add it to the reply of every other command too
+(:func:`with_pause_notice`, from bot.discord.responses and the console session).
 """
 
 from __future__ import annotations
@@ -60,9 +61,11 @@ __all__ = [
     "add_topic",
     "edit_topic",
     "list_topics",
+    "pause_notice",
     "ready_made_topics",
     "remove_topic",
     "show_topic",
+    "with_pause_notice",
 ]
 
 CONSOLE_GUILD = 0
@@ -110,7 +113,9 @@ class TopicStore(Protocol):
 
     def paused_unnotified(self, guild_id: int) -> list[Subscription]: ...
 
-    def mark_pause_notified(self, subscription_id: int) -> None: ...
+    def mark_pause_notified(self, subscription_id: int) -> bool: ...
+
+    def take_pause_notices(self, guild_id: int) -> list[Subscription]: ...
 
 
 class SchedulerHook(Protocol):
@@ -167,16 +172,21 @@ def scheduler_changed(deps: TopicDeps) -> None:
         hook.subscription_changed()
 
 
-async def with_pause_notice(deps: TopicDeps, actor: Actor, reply: Reply) -> Reply:
+async def pause_notice(deps: Deps, guild_id: int, label: ChannelLabel = default_label) -> str:
+    """The notice naming the server's paused subscriptions nobody was told about yet ("" when
+    there are none, or when ``deps`` keep no subscriptions). Taking it marks them as told: each
+    pause is announced once, in whichever reply (or other channel) takes it first."""
+    store = getattr(deps, "subscriptions", None)
+    if store is None:
+        return ""
+    paused = await asyncio.to_thread(store.take_pause_notices, guild_id)
+    return build_pause_notice(paused, label) if paused else ""
+
+
+async def with_pause_notice(deps: Deps, actor: Actor, reply: Reply) -> Reply:
     """``reply`` preceded by the paused subscriptions of the server nobody was told about yet;
-    they are then marked as told."""
-    store = deps.subscriptions
-    paused = await asyncio.to_thread(store.paused_unnotified, actor.guild_id)
-    if not paused:
-        return reply
-    for sub in paused:
-        await asyncio.to_thread(store.mark_pause_notified, sub.id)
-    return with_notice(reply, build_pause_notice(paused, actor.label))
+    they are then marked as told. Both front ends apply it to every command's reply."""
+    return with_notice(reply, await pause_notice(deps, actor.guild_id, actor.label))
 
 
 @lru_cache(maxsize=4)
@@ -331,11 +341,16 @@ async def show_topic(deps: TopicDeps, actor: Actor, name: str) -> Reply:
     return await with_pause_notice(deps, actor, await _show(deps, actor, name))
 
 
-async def topic_names(deps: TopicDeps, guild_id: int, current: str, limit: int = 25) -> list[str]:
-    """Topic names for autocomplete: the server's, then ready-made ones, matching ``current``."""
+async def topic_names(
+    deps: TopicDeps, guild_id: int, current: str, limit: int = 25, *, ready_made: bool = True
+) -> list[str]:
+    """Topic names for autocomplete: the server's, then (with ``ready_made``, for the commands
+    that accept them) the ready-made ones it has not added, matching ``current``."""
     wanted = current.strip().lower()
     own = [t.name for t in await asyncio.to_thread(deps.subscriptions.list_topics, guild_id)]
-    names = own + [t.name for t in ready_made_topics() if t.name not in own]
+    names = own
+    if ready_made:
+        names = own + [t.name for t in ready_made_topics() if t.name not in own]
     starts = [n for n in names if n.startswith(wanted)]
     inside = [n for n in names if wanted in n and n not in starts]
     return [n[:100] for n in (starts + inside)[:limit]]

@@ -1,5 +1,5 @@
-"""Rich renderings for the terminal: command replies (the same ones Discord shows), and the
-catalog records the CLI prints.
+"""Rich renderings for the terminal: command replies (the same ones Discord shows, and what
+``paperbot show`` prints), and the catalog records the CLI prints.
 
 Paper and person text only ever goes into ``Text`` objects, never through console markup, so a
 title with ``[bold]`` or ``:emoji:`` in it prints as typed (and rich drops control codes).
@@ -14,7 +14,6 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.domain.catalog import CatalogStats, IngestRun
-from bot.domain.papers import Paper
 from bot.messages.model import Card, PagerState, Reply, RichText
 
 _SPAN_STYLES = {"plain": "", "bold": "bold", "italic": "italic", "code": "cyan"}
@@ -71,33 +70,6 @@ def render_reply(reply: Reply, *, hints: bool = True) -> RenderableType:
     if hints and reply.pager is not None and reply.pager.pages > 1:
         parts.append(pager_hint(reply.pager))
     return Group(*parts)
-
-
-def render_paper(paper: Paper) -> RenderableType:
-    head = Text(paper.title, style="bold")
-    meta = Table.grid(padding=(0, 1))
-    meta.add_column(style="dim")
-    meta.add_column()
-    meta.add_row("id", f"{paper.key}{paper.version_label or ''}")
-    meta.add_row("authors", ", ".join(paper.author_names) or "—")
-    if paper.affiliations:
-        meta.add_row("affiliations", "; ".join(paper.affiliations))
-    meta.add_row("categories", " ".join(paper.categories) or "—")
-    if paper.published:
-        meta.add_row("published", paper.published.date().isoformat())
-    if paper.updated and paper.updated != paper.published:
-        meta.add_row("updated", paper.updated.date().isoformat())
-    for label, value in (
-        ("doi", paper.doi),
-        ("journal", paper.journal_ref),
-        ("comment", paper.comment),
-        ("abs", paper.abs_link),
-        ("pdf", paper.pdf_link),
-    ):
-        if value:
-            meta.add_row(label, value)
-    meta.add_row("sources", ", ".join(paper.sources))
-    return Panel(Group(head, meta, Text(""), Text(paper.abstract)), expand=False)
 
 
 def render_stats(stats: CatalogStats) -> RenderableType:

@@ -2,14 +2,15 @@
 
 ``/search long context`` or ``/paper 2411.17700`` runs the same handler Discord runs and shows
 the same reply, drawn with rich; under a paged list, ``n`` and ``p`` turn its pages (the
-buttons on Discord). Input ends with ``quit`` or at end of input, with status 0.
+buttons on Discord). Input ends with ``quit`` or at end of input, with status 0. As on
+Discord, the reply to a command first names the console server's subscriptions that were paused
+since (once each).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import sys
 import threading
@@ -19,6 +20,7 @@ from rich.console import Console
 
 from bot.commands import Deps, Registry, default_registry
 from bot.commands.help import help_
+from bot.commands.topics import Actor, with_pause_notice
 from bot.console.render import render_reply
 from bot.messages import PagerState, Reply, build_error
 
@@ -54,6 +56,7 @@ class ConsoleSession:
             )
         name, args = self.registry.parse(line)
         reply = await self.registry.run(self.deps, name, args)
+        reply = await with_pause_notice(self.deps, Actor.console(), reply)
         if not reply.error:
             self.pager = reply.pager
         return reply
@@ -120,7 +123,6 @@ async def _scheduled_console(
     thread (so Ctrl-C or end of input never waits on it), digests print through the digest
     service's console poster as their jobs run."""
     from bot.digests.scheduler import DigestScheduler
-    from bot.ingest.service import ingest_configured
 
     def report(result: Any) -> None:
         if result.outcome not in ("empty", "already_done"):
@@ -130,7 +132,7 @@ async def _scheduled_console(
         services.engine,
         services.subscriptions,
         services.digests,
-        ingest=functools.partial(ingest_configured, services.settings, services.catalog),
+        ingest=services.ingest_configured,  # then the search index
         ingest_schedule=services.settings.ingest_schedule,
         ingest_timezone=services.settings.ingest_timezone,
         on_result=report,

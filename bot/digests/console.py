@@ -6,7 +6,7 @@ with ``[bold]`` in it prints as typed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.digests.service import DigestService
-from bot.domain.digest import Digest, DigestBuilder, DigestCard, DigestMessage, explain_empty
+from bot.domain.digest import Digest, DigestCard, DigestMessage
 from bot.domain.subscriptions import NotFound
 from bot.domain.topics import find_ready_made, load_ready_made
 from storage.subscriptions import SqlSubscriptions
@@ -117,21 +117,24 @@ def preview(
     its subscription would get it, or a ready-made topic as a new subscription's first digest.
     Nothing is claimed or posted. :class:`NotFound` names what is missing."""
     moment = now or datetime.now(UTC)
-    if guild_id is not None:
-        service = DigestService(store, ConsolePoster(), clock=lambda: moment)
-        return service.preview(guild_id, topic_name, now=moment)
+    service = DigestService(store, ConsolePoster(), clock=lambda: moment)
+    name = topic_name.strip().lower()
+    if guild_id is not None and store.get_topic(guild_id, name) is not None:
+        return service.preview(guild_id, name, now=moment)
     ready_made = load_ready_made()
-    found = find_ready_made(topic_name, ready_made)
+    found = find_ready_made(name, ready_made)
     if found is None:
         names = ", ".join(t.name for t in ready_made)
+        if guild_id is not None:
+            raise NotFound(
+                f"this server has no topic called {topic_name}, and no ready-made topic has "
+                f"that name: {names}"
+            )
         raise NotFound(
             f"no ready-made topic called {topic_name!r}; use --guild ID for a server's own "
             f"topics, or one of: {names}"
         )
-    topic = found.for_guild(0)
-    papers = store.matching_added(topic.query, moment - store.lookback(), moment, moment)
-    reason = None
-    if not papers:
-        day = moment - timedelta(days=1)
-        reason = explain_empty(day, moment, store.count_added(day, moment))
-    return DigestBuilder().build(topic, papers, now=moment, empty_reason=reason)
+    if guild_id is not None and store.get_topic(guild_id, found.name) is not None:
+        return service.preview(guild_id, found.name, now=moment)  # the server's copy
+    # A ready-made topic (not added to the server yet): a new subscription's first digest.
+    return service.preview_new(found.for_guild(guild_id or 0), moment)

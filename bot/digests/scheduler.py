@@ -11,9 +11,11 @@ claimed once per period in the database (bot/digests/service.py).
 
 Jobs: one per active subscription (``digest:<id>``; a CronTrigger in the subscription's time zone
 for daily and weekly, an IntervalTrigger for "as papers arrive"), one ``ingest`` on
-``settings.ingest_schedule`` in ``settings.ingest_timezone``, and one-off ``retry:<id>`` jobs when
-Discord kept failing. Jobs hold only ids: the function looks up the scheduler of this process by
-lease name (APScheduler pickles a job's function by reference and its arguments by value).
+``settings.ingest_schedule`` in ``settings.ingest_timezone``, and one-off ``retry:<id>`` jobs (for
+one period) when Discord kept failing or another holder's fresh claim was found at start-up
+(finished once it is ``stale_after`` old). Jobs hold only ids and period keys: the function
+looks up the scheduler of this process by lease name (APScheduler pickles a job's function by
+reference and its arguments by value).
 
 The clock is injected (``clock``) for lease expiry, period keys and next-run times;
 :meth:`DigestScheduler.run_due` processes due jobs at once and waits for them, so tests (and the
@@ -121,13 +123,16 @@ def _fingerprint(schedule: Schedule) -> str:
     return f"{schedule.text} {schedule.timezone}"
 
 
-async def run_digest_job(lease_name: str, subscription_id: int) -> None:
-    """The job of a subscription (module level: APScheduler stores it by reference)."""
+async def run_digest_job(
+    lease_name: str, subscription_id: int, period_key: str | None = None
+) -> None:
+    """The job of a subscription (module level: APScheduler stores it by reference). A retry
+    job names the period whose delivery it finishes."""
     scheduler = _ACTIVE.get(lease_name)
     if scheduler is None:
         log.warning("digest job for subscription %d fired with no scheduler", subscription_id)
         return
-    await scheduler.run_subscription(subscription_id)
+    await scheduler.run_subscription(subscription_id, period_key=period_key)
 
 
 async def run_ingest_job(lease_name: str) -> None:
@@ -257,7 +262,7 @@ class DigestScheduler:
     async def _promote(self) -> None:
         log.info("%s takes the scheduler lease %r", self.holder, self.lease_name)
         _ACTIVE[self.lease_name] = self
-        await self.service.recover()
+        recovered = await self.service.recover()
         aps = AsyncIOScheduler(
             timezone=UTC,
             jobstores={
@@ -270,6 +275,12 @@ class DigestScheduler:
         aps.start(paused=True)
         self._aps = aps
         self.sync_jobs()
+        # A delivery claimed by another holder a moment ago (this host's previous process,
+        # restarted quickly) is left to it for service.stale_after; then it is surely dead, and
+        # a retry job finishes the delivery, within Discord's nonce window.
+        for result in recovered:
+            if result.outcome == "in_progress":
+                self._retry(result.subscription_id, self.service.stale_after, result.period_key)
         aps.resume()
 
     async def _demote(self) -> None:
@@ -375,20 +386,35 @@ class DigestScheduler:
 
     # -- running ---------------------------------------------------------------------------------
 
-    async def run_subscription(self, subscription_id: int) -> RunResult:
-        result = await self.service.run_subscription(subscription_id, now=self.clock())
-        if result.outcome == "retry_later" and self._aps is not None:
-            when = self.clock() + self.retry_after
-            self._aps.add_job(
-                run_digest_job,
-                DateTrigger(run_date=when, timezone=UTC),
-                args=[self.lease_name, subscription_id],
-                id=f"retry:{subscription_id}",
-                name="retry",
-                next_run_time=when,
-                misfire_grace_time=int(timedelta(days=1).total_seconds()),
-                replace_existing=True,
+    def _retry(self, subscription_id: int, after: timedelta, period_key: str | None) -> None:
+        """A one-off job that resumes the subscription's delivery of ``period_key`` (and posts
+        nothing of a later period early)."""
+        if self._aps is None:
+            return
+        when = self.clock() + after
+        self._aps.add_job(
+            run_digest_job,
+            DateTrigger(run_date=when, timezone=UTC),
+            args=[self.lease_name, subscription_id, period_key],
+            id=f"retry:{subscription_id}",
+            name="retry",
+            next_run_time=when,
+            misfire_grace_time=int(timedelta(days=1).total_seconds()),
+            replace_existing=True,
+        )
+
+    async def run_subscription(
+        self, subscription_id: int, *, period_key: str | None = None
+    ) -> RunResult:
+        result = await self.service.run_subscription(
+            subscription_id, now=self.clock(), period_key=period_key
+        )
+        if result.outcome in ("retry_later", "in_progress"):
+            # Discord kept failing, or another holder's claim is not stale yet: resume later.
+            after = (
+                self.retry_after if result.outcome == "retry_later" else self.service.stale_after
             )
+            self._retry(subscription_id, after, result.period_key)
         if result.outcome == "paused" and self._aps is not None:
             job_id = f"digest:{subscription_id}"
             if self._aps.get_job(job_id) is not None:

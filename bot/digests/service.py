@@ -212,9 +212,19 @@ class DigestService:
             subs = [s for s in subs if s.channel_id == channel_id] or subs
         if subs:
             return self.build(subs[0], moment)
+        return self.preview_new(topic, moment)
+
+    def preview_new(self, topic: Topic, now: datetime | None = None) -> Digest:
+        """What a new subscription to ``topic`` would get first: the papers that entered the
+        catalog in the look-back period and match (a ready-made topic not added yet, too)."""
+        moment = now or self.clock()
         start = moment - self.store.lookback()
         papers = self.store.matching_added(topic.query, start, moment, moment)
-        return self._digest(topic, papers, None, moment)
+        reason = None
+        if not papers:
+            added = self.store.count_added(start, moment)
+            reason = explain_empty(start, moment, added, extra_holidays=self.extra_holidays)
+        return self.builder().build(topic, papers, now=moment, empty_reason=reason)
 
     # -- delivering ------------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ persistent page buttons, and syncs the slash commands, globally or to the config
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,10 +22,9 @@ from bot.digests.scheduler import DigestScheduler
 from bot.digests.service import DigestService
 from bot.discord.checks import permission_label
 from bot.discord.cogs import EXTENSIONS
-from bot.discord.pagination import PageButton, PagesOff
+from bot.discord.pagination import PageButton, StoredPageButton
 from bot.discord.poster import DiscordPauseNotifier, DiscordPoster
 from bot.discord.responses import log_command
-from bot.ingest.service import ingest_configured
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -80,7 +78,7 @@ class PaperBot(commands.Bot):
     async def setup_hook(self) -> None:
         for name in self.extension_names:
             await self.load_extension(name)
-        self.add_dynamic_items(PageButton, PagesOff)
+        self.add_dynamic_items(PageButton, StoredPageButton)
         if self.sync_on_start:
             await self.sync_commands()
         await self.start_digests()
@@ -102,7 +100,7 @@ class PaperBot(commands.Bot):
             services.engine,
             store,
             services.digests,
-            ingest=functools.partial(ingest_configured, services.settings, services.catalog),
+            ingest=services.ingest_configured,  # then the search index
             ingest_schedule=services.settings.ingest_schedule,
             ingest_timezone=services.settings.ingest_timezone,
         )

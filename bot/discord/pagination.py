@@ -3,18 +3,24 @@
 All a button needs is in its ``custom_id``: ``pb:<command>:<page>:<asker id>:<argument>``, e.g.
 ``pb:search:2:80351110224678912:long context sort:recent``. discord.py routes any click whose
 id matches the template to :class:`PageButton` (registered with ``bot.add_dynamic_items``), so
-a message sent before a restart still pages. An id holds at most 100 characters; when the
-argument (a long query) does not fit, the reply shows its first page with the buttons disabled
-and says why, rather than keeping state in a table.
+a message sent before a restart still pages.
+
+An id holds at most 100 characters. When the argument (a long query) does not fit, the list's
+command, argument and asker are stored in the database (:class:`PagedQueryStore`, the
+``paged_queries`` table) under a short hash of the three, and the buttons carry only that key:
+``pbq:<key>:<page>`` (:class:`StoredPageButton`). The state is in the database, so these too
+keep working after a restart, and only the stored asker may press them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
+from bot.domain.paged_queries import PagedQuery, PagedQueryStore
 from bot.messages.model import PagerState
 
 if TYPE_CHECKING:
@@ -28,7 +34,7 @@ TEMPLATE = re.compile(
     r"(?P<argument>.*)\Z",
     re.DOTALL,
 )
-_OFF_TEMPLATE = re.compile(r"pb-off:(?P<slot>[0-9])\Z")
+STORED_TEMPLATE = re.compile(r"pbq:(?P<key>[0-9a-f]{8,40}):(?P<page>[0-9]{1,6})\Z")
 
 
 def discord_length(text: str) -> int:
@@ -104,16 +110,17 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLA
         )
 
 
-class PagesOff(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_OFF_TEMPLATE):
-    """A disabled button saying why a list has no page buttons (its argument is too long)."""
+class StoredPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=STORED_TEMPLATE):
+    """A page button of a list whose state is stored in the database under ``key``."""
 
-    def __init__(self, label: str, slot: int = 0) -> None:
+    def __init__(self, key: str, page: int, *, label: str = "", disabled: bool = False) -> None:
+        self.key, self.page = key, page
         super().__init__(
             discord.ui.Button(
-                label=label[:LABEL_MAX],
+                label=label[:LABEL_MAX] or str(page),
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"pb-off:{slot}",
-                disabled=True,
+                custom_id=f"pbq:{key}:{page}",
+                disabled=disabled,
             )
         )
 
@@ -124,35 +131,75 @@ class PagesOff(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_OFF_TEM
         item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
-    ) -> PagesOff:
-        return cls(getattr(item, "label", None) or "", int(match["slot"]))
+    ) -> StoredPageButton:
+        label = getattr(item, "label", None) or match["page"]
+        return cls(match["key"], int(match["page"]), label=label)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await interaction.response.send_message(
-            "This list has no page buttons: its query is too long to keep in one.", ephemeral=True
+        from bot.discord.responses import log_command, respond_page
+
+        bot = cast("PaperBot", interaction.client)
+        state = await asyncio.to_thread(bot.services.paged_queries.get, self.key)
+        if state is None:
+            await interaction.response.send_message(
+                "These page buttons no longer work; run the command again.", ephemeral=True
+            )
+            log_command(interaction, f"page {self.page} of list {self.key}", None, "expired")
+            return
+        await respond_page(
+            interaction,
+            bot,
+            command=state.command,
+            argument=state.argument,
+            page=self.page,
+            owner=state.owner_id,
         )
 
 
-def pager_view(pager: PagerState | None, user_id: int) -> discord.ui.View | None:
+def fits_in_ids(pager: PagerState, user_id: int) -> bool:
+    """Whether every page button of ``pager`` can carry its state in its own id."""
+    return encode_page_id(pager.command, pager.argument, pager.pages + 1, user_id) is not None
+
+
+def pager_view(
+    pager: PagerState | None, user_id: int, *, key: str | None = None
+) -> discord.ui.View | None:
     """Buttons for ``pager``, pressable by ``user_id`` only; None when there is one page.
 
-    Every item is dynamic, so discord.py keeps no view object in memory for the message.
+    When the state does not fit in the buttons' ids, ``key`` is where it is stored (see
+    :func:`page_buttons`). Every item is dynamic, so discord.py keeps no view object in memory
+    for the message.
     """
     if pager is None or pager.pages <= 1:
         return None
+    stored = not fits_in_ids(pager, user_id)
+    if stored and key is None:
+        raise ValueError("this list's state does not fit in its buttons' ids: store it first")
     view = discord.ui.View(timeout=None)
     where = f"page {pager.page} of {pager.pages}"
-    if encode_page_id(pager.command, pager.argument, pager.pages + 1, user_id) is None:
-        view.add_item(PagesOff(f"{where} · query too long for page buttons"))
-        return view
     for target, label, enabled in (
         (pager.page - 1, "◀ previous", pager.has_previous),
         (pager.page, where, False),
         (pager.page + 1, "next ▶", pager.has_next),
     ):
-        view.add_item(
-            PageButton(
+        item: discord.ui.Item[Any]
+        if key is not None and stored:
+            item = StoredPageButton(key, target, label=label, disabled=not enabled)
+        else:
+            item = PageButton(
                 pager.command, pager.argument, target, user_id, label=label, disabled=not enabled
             )
-        )
+        view.add_item(item)
     return view
+
+
+async def page_buttons(
+    pager: PagerState | None, user_id: int, store: PagedQueryStore
+) -> discord.ui.View | None:
+    """:func:`pager_view`, storing the list's state in ``store`` first when it does not fit in
+    the buttons' ids (saving the same list again keeps one row)."""
+    if pager is None or pager.pages <= 1 or fits_in_ids(pager, user_id):
+        return pager_view(pager, user_id)
+    state = PagedQuery(pager.command, pager.argument, user_id)
+    key = await asyncio.to_thread(store.save, state)
+    return pager_view(pager, user_id, key=key)

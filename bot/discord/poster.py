@@ -9,7 +9,7 @@ and lost connections :class:`Retryable` (retried with the same nonce).
 
 :class:`DiscordPauseNotifier` tells a server its subscription was paused, in another channel the
 bot can post in (the system channel first); when there is none, the reply to the next command
-in that server says it (bot.commands.topics.with_pause_notice).
+of any kind in that server says it (bot.discord.responses, bot.commands.topics.pause_notice).
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ within ``defer_after`` seconds the interaction is deferred ("paperbot is thinkin
 15 minutes) and the reply follows as a followup. Fast answers go out directly, so an error
 stays private (ephemeral) — after a public deferral Discord would show it to the channel.
 One log line per command: guild, command, latency, outcome, interaction id; never the token.
+
+In a server, the reply also names the server's subscriptions that were paused (Discord answered
+403/404 for their channel) and nobody was told about yet: the first command of any kind after
+a pause carries the notice, once (:func:`bot.commands.topics.pause_notice`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord.pagination import pager_view
+from bot.commands.topics import pause_notice
+from bot.discord.pagination import page_buttons
+from bot.discord.poster import channel_label
 from bot.discord.render import render_reply
 from bot.messages import Reply
+from bot.messages.topics import with_notice
 
 if TYPE_CHECKING:
     from bot.discord.client import PaperBot
@@ -66,10 +73,25 @@ async def _settle(
         raise
 
 
-def _kwargs(reply: Reply, owner: int) -> dict[str, Any]:
+async def _with_pause_notice(
+    interaction: discord.Interaction[Any], bot: PaperBot, work: Awaitable[Reply]
+) -> Reply:
+    """``work``'s reply, preceded by the server's pause notice when there is one to give."""
+    reply = await work
+    if interaction.guild_id is None:
+        return reply
+    try:
+        notice = await pause_notice(bot.services, interaction.guild_id, channel_label(bot))
+    except Exception:  # the command's own answer matters more than the notice
+        log.exception("could not look up paused subscriptions (interaction %s)", interaction.id)
+        return reply
+    return with_notice(reply, notice)
+
+
+async def _kwargs(bot: PaperBot, reply: Reply, owner: int) -> dict[str, Any]:
     message = render_reply(reply)
     out: dict[str, Any] = {"content": message.content or None, "embeds": message.embeds}
-    view = pager_view(reply.pager, owner)
+    view = await page_buttons(reply.pager, owner, bot.services.paged_queries)
     out["view"] = view if view is not None else discord.utils.MISSING
     return out
 
@@ -82,8 +104,9 @@ async def respond(
 ) -> None:
     """Answer a slash command with the reply ``work`` produces."""
     started = time.perf_counter()
+    work = _with_pause_notice(interaction, bot, work)
     reply, deferred = await _settle(interaction, work, bot.defer_after, update=False)
-    kwargs = _kwargs(reply, interaction.user.id)
+    kwargs = await _kwargs(bot, reply, interaction.user.id)
     if deferred:
         await interaction.followup.send(**kwargs, ephemeral=reply.ephemeral, wait=True)
     else:
@@ -120,7 +143,7 @@ async def respond_page(
             await interaction.response.send_message(message.content, ephemeral=True)
         log_command(interaction, what, started, "error")
         return
-    kwargs = _kwargs(reply, owner)
+    kwargs = await _kwargs(bot, reply, owner)
     if kwargs["view"] is discord.utils.MISSING:
         kwargs["view"] = None  # the list shrank to one page: drop the buttons
     if deferred:

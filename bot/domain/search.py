@@ -8,14 +8,16 @@ answers each kind of query, ranks the results and counts them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 from typing import Protocol
 
 from bot.domain.catalog import Catalog
 from bot.domain.categories import ARCHIVES, is_category, normalise_category
 from bot.domain.lookups import find_paper
-from bot.domain.papers import Paper
+from bot.domain.papers import Paper, fold, surname
 from bot.domain.query import Query, QueryError, parse_query, tokenize
 
 MAX_PAGE_SIZE = 50
@@ -129,6 +131,56 @@ def papers_by_author(
         raise QueryError("give an author's name, e.g. Yann LeCun or lecun y")
     found = backend.by_author(name, limit=page_size, offset=(page - 1) * page_size)
     return _page(found, page, page_size)
+
+
+def _name_word(word: str, token: str) -> bool:
+    """A typed word matches a word of a name: equal, or an initial standing for a word it starts
+    (either way round), as ``author:`` compares names (bot.domain.query.evaluate)."""
+    if word == token:
+        return True
+    if len(word) == 1:
+        return token.startswith(word)
+    return len(token) == 1 and word.startswith(token)
+
+
+def _surname_forms(words: Sequence[str], typed: str) -> set[str]:
+    """What the surname of the author named by ``words`` (typed as ``typed``) may be, folded:
+    any word of two letters or more, two neighbours joined (O'Brien, Ruiz-Diaz), each chunk as
+    typed. The same forms storage looks up in its surname index."""
+    found = {w for w in words if len(w) > 1}
+    for a, b in pairwise(words):
+        found.update((f"{a}'{b}", f"{a}-{b}", f"{a}\u2019{b}"))
+    for chunk in fold(typed).split():
+        core = chunk.strip(".,;:()[]\"'")
+        if len(core) > 1:
+            found.add(core)
+    return found
+
+
+def matched_author(names: Sequence[str], name: str) -> int | None:
+    """The position in ``names`` of the author ``/author name`` found, or None.
+
+    The rules of :func:`papers_by_author`: every typed word must be a word of one author's name
+    (accents, initials and order do not matter), one of them that author's surname; failing
+    that, an author with every word; failing that (the words spread over several authors), the
+    author with the most of them. The first such author when several are.
+    """
+    words = tokenize(name)
+    if not words:
+        return None
+    surnames = _surname_forms(words, name)
+    best: tuple[int, int, int] | None = None  # (all words, by surname, words matched)
+    best_at: int | None = None
+    for i, author in enumerate(names):
+        tokens = tokenize(author)
+        hits = sum(1 for w in dict.fromkeys(words) if any(_name_word(w, t) for t in tokens))
+        if not hits:
+            continue
+        every = hits == len(dict.fromkeys(words))
+        score = (int(every), int(every and fold(surname(author)) in surnames), hits)
+        if best is None or score > best:
+            best, best_at = score, i
+    return best_at
 
 
 def check_category(code: str) -> str:

@@ -9,9 +9,17 @@ from bot.messages.model import Card, PagerState, Reply, Span
 from bot.messages.papers import LIST_BLUE, entries
 
 
-def _list_reply(page: SearchPage, *, title: str, command: str, argument: str, empty: str) -> Reply:
+def _list_reply(
+    page: SearchPage,
+    *,
+    title: str,
+    command: str,
+    argument: str,
+    empty: str,
+    author: str | None = None,
+) -> Reply:
     first = (page.page - 1) * page.page_size + 1
-    body = entries([h.paper for h in page.hits], first_number=first)
+    body = entries([h.paper for h in page.hits], first_number=first, author=author)
     if not body:
         if page.total and page.page > page.pages:
             empty = f"There is no page {page.page}: the list has {plural(page.pages, 'page')}."
@@ -36,13 +44,15 @@ def build_search_page(page: SearchPage, query_text: str) -> Reply:
 
 
 def build_author_page(page: SearchPage, name: str) -> Reply:
-    """One page of the papers of an author, newest first."""
+    """One page of the papers of an author, newest first; each entry's by-line shows the author
+    even when they are not among the first names."""
     return _list_reply(
         page,
         title=f"Papers by {name}",
         command="author",
         argument=name,
         empty="No papers by this author in the catalog.",
+        author=name,
     )
 
 

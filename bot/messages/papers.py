@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.papers import Paper
-from bot.domain.search import SearchHit
+from bot.domain.search import SearchHit, matched_author
 from bot.domain.summaries import tldr
-from bot.domain.text import latex_to_text, shorten_authors
+from bot.domain.text import collapse_ws, latex_to_text, shorten, shorten_authors
 from bot.messages.limits import (
     CARDS_TOTAL_MAX,
     DESCRIPTION_MAX,
@@ -111,16 +111,55 @@ def build_paper_card(paper: Paper) -> Card:
     )
 
 
-def paper_entry(paper: Paper, number: int | None = None) -> RichText:
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def author_byline(
+    names: Sequence[str], limit: int, *, max_names: int = 3, author: str | None = None
+) -> str:
+    """A by-line of at most ``limit`` characters that always shows the author ``author`` names.
+
+    Without ``author``, or when the usual by-line (:func:`shorten_authors`) lists the author it
+    found (:func:`bot.domain.search.matched_author`), that by-line. Otherwise the first names,
+    then the found author with their place:
+    ``"A. First, B. Second, … Geoffrey Hinton (5th of 12), et al."``.
+    """
+    cleaned = [n for n in (collapse_ws(name) for name in names) if n]
+    at = matched_author(cleaned, author) if author else None
+    if at is None or limit <= 0:
+        return shorten_authors(cleaned, limit, max_names=max_names)
+    count = len(cleaned)
+    for shown in range(min(count, max(1, max_names)), at, -1):
+        line = ", ".join(cleaned[:shown]) + (" et al." if shown < count else "")
+        if len(line) <= limit:
+            return line
+    place = f" ({_ordinal(at + 1)} of {count})"
+    tail = ", et al." if at + 1 < count else ""
+    for before in range(min(at, max(1, max_names) - 1), -1, -1):
+        gap = "" if before == at else "… "
+        head = ", ".join([*cleaned[:before], ""]) if before else ""
+        line = f"{head}{gap}{cleaned[at]}{place}{tail}"
+        if len(line) <= limit:
+            return line
+    gap = "… " if at else ""
+    room = limit - len(gap) - len(place) - len(tail)
+    if room >= 4:
+        return f"{gap}{shorten(cleaned[at], room)}{place}{tail}"
+    return shorten(cleaned[at], limit)
+
+
+def paper_entry(paper: Paper, number: int | None = None, *, author: str | None = None) -> RichText:
     """A paper as three short lines of a list: linked title; authors, category, date and id;
-    the TL;DR."""
+    the TL;DR. With ``author`` (an ``/author`` lookup) the by-line always shows that author."""
     spans: list[Span] = []
     if number is not None:
         spans += [Span(f"{number}.", "bold"), Span(" ")]
     title = fit_text(paper_title(paper), _ENTRY_TITLE_MAX)
     spans.append(Span(title, "bold", url=safe_url(paper.abs_link)))
     meta = [
-        shorten_authors(paper.author_names, _ENTRY_AUTHORS_MAX, max_names=3),
+        author_byline(paper.author_names, _ENTRY_AUTHORS_MAX, max_names=3, author=author),
         paper.primary_category or "",
         d.date().isoformat() if (d := paper_date(paper)) else "",
     ]
@@ -133,8 +172,11 @@ def paper_entry(paper: Paper, number: int | None = None) -> RichText:
     return tuple(spans)
 
 
-def entries(papers: Sequence[Paper], *, first_number: int = 1) -> RichText:
-    """Numbered entries separated by blank lines, each cut to its share of a description."""
+def entries(
+    papers: Sequence[Paper], *, first_number: int = 1, author: str | None = None
+) -> RichText:
+    """Numbered entries separated by blank lines, each cut to its share of a description;
+    ``author`` as in :func:`paper_entry`."""
     if not papers:
         return ()
     share = DESCRIPTION_MAX // len(papers) - 2
@@ -142,7 +184,7 @@ def entries(papers: Sequence[Paper], *, first_number: int = 1) -> RichText:
     for i, paper in enumerate(papers):
         if spans:
             spans.append(Span("\n\n"))
-        spans.extend(fit_spans(paper_entry(paper, first_number + i), share))
+        spans.extend(fit_spans(paper_entry(paper, first_number + i, author=author), share))
     return tuple(spans)
 
 

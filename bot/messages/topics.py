@@ -214,11 +214,13 @@ def digest_card(card: DigestCard) -> Card:
     )
 
 
-def build_digest_preview(digest: Digest) -> Reply:
-    """``/digest preview``: the next digest as it would be posted, shown only to the asker."""
+def build_digest_preview(digest: Digest, *, note: str = "") -> Reply:
+    """``/digest preview``: the next digest as it would be posted, shown only to the asker;
+    ``note`` (a line on what is previewed) follows."""
+    tail = f"\n{note}" if note else ""
     if not digest.messages:
         why = f" ({digest.empty_reason.text})" if digest.empty_reason else ""
-        text = f"The next {digest.topic_name} digest would be empty{why}."
+        text = f"The next {digest.topic_name} digest would be empty{why}.{tail}"
         return fit_reply(Reply(content=text, ephemeral=True))
     first = digest.messages[0]
     cards = [digest_card(c) for m in digest.messages for c in m.cards]
@@ -226,7 +228,7 @@ def build_digest_preview(digest: Digest) -> Reply:
     shown = cards[:10]
     if len(cards) > len(shown):
         content += f" — the first {len(shown)} of {len(cards)} cards are shown here."
-    return fit_reply(Reply(content=content, cards=tuple(shown), ephemeral=True))
+    return fit_reply(Reply(content=content + tail, cards=tuple(shown), ephemeral=True))
 
 
 def build_digest_run(

@@ -62,6 +62,27 @@ def test_show_json_prints_the_paper_shape(db: Path) -> None:
     }
 
 
+def test_show_prints_the_same_card_as_the_paper_command(db: Path) -> None:
+    paperbot("import", str(RSS), db=db)
+    shown = paperbot("show", "https://arxiv.org/abs/2411.17702v1", db=db)
+    assert shown.returncode == 0, shown.stderr
+    asked = paperbot("ask", "/paper 2411.17702", db=db)
+    assert asked.returncode == 0, asked.stderr
+    assert shown.stdout == asked.stdout
+    out = shown.stdout
+    for text in (
+        "Abnormalities in Cardiac Condition",  # the title's end: panels wrap, never crop
+        "Hyewon Jeong, Suyeol Yun, Hammaad Adam",
+        "TL;DR",
+        "eess.SP · cs.LG",
+        "2024-11-28",
+        "abstract · PDF",
+        "arXiv:2411.17702 · v1",
+    ):
+        assert text in out, text
+    assert "sources" not in out  # the CLI's own panel (with a sources row) is gone
+
+
 def test_export_jsonl_imports_back_unchanged(db: Path, tmp_path: Path) -> None:
     paperbot("import", str(RSS), db=db)
     exported = paperbot("export", "--format", "jsonl", db=db)

@@ -81,3 +81,53 @@ def test_similar_to_an_unknown_paper_ends_in_one_line(db: Path) -> None:
     assert done.stderr.strip() == (
         "paperbot: error: no paper 2411.99999 in the catalog (it may not have been ingested yet)"
     )
+
+
+def test_import_builds_the_search_index_beside_the_database(db: Path) -> None:
+    meta = json.loads((db.with_name("catalog.search") / "paperbot-index.json").read_text())
+    assert meta["papers"] == 1504
+
+
+def test_db_search_index_updates_or_rebuilds_it(db: Path) -> None:
+    done = paperbot("db", "search-index", "--json", db=db)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["action"] in ("unchanged", "updated") and report["indexed"] == 1504
+    rebuilt = paperbot("db", "search-index", "--rebuild", "--json", db=db)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert json.loads(rebuilt.stdout)["action"] == "built"
+    said = paperbot("db", "search-index", db=db)
+    assert said.returncode == 0 and "search index" in said.stdout
+
+
+@pytest.mark.parametrize("query", ['"cerebral blood flow"', "photon* cavity", "graph -survey"])
+def test_the_index_and_the_database_find_the_same_papers(db: Path, query: str) -> None:
+    def ids(engine: str) -> set[str]:
+        done = paperbot(
+            "search",
+            query,
+            "--page-size",
+            "50",
+            "--json",
+            db=db,
+            env={"PAPERBOT_SEARCH_ENGINE": engine},
+        )
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        return {p["id"] for p in json.loads(done.stdout)}
+
+    assert ids("tantivy") == ids("database")
+
+
+def test_without_an_index_the_database_answers_and_says_why(db: Path, tmp_path: Path) -> None:
+    import shutil
+
+    alone = tmp_path / "alone.db"
+    shutil.copy(db, alone)
+    done = paperbot("search", '"cerebral blood flow"', "--json", db=alone)
+    assert done.returncode == 0
+    assert [p["id"] for p in json.loads(done.stdout)] == ["2411.17971"]
+    assert "no search index" in done.stderr and "paperbot db search-index" in done.stderr
+    built = paperbot("db", "search-index", db=alone)
+    assert built.returncode == 0 and "built" in built.stdout
+    again = paperbot("search", '"cerebral blood flow"', "--json", db=alone)
+    assert again.stderr == "" and [p["id"] for p in json.loads(again.stdout)] == ["2411.17971"]

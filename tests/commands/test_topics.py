@@ -229,6 +229,44 @@ async def test_the_console_runs_the_same_handlers(services: Services) -> None:
         assert all(1 <= len(p.description) <= 100 for p in command.params)
 
 
+async def test_a_ready_made_topic_is_previewed_before_it_is_added(services: Services) -> None:
+    deps = deps_at(services)
+    boss = manager()
+    preview = await subs.digest_preview(deps, member(boss), "cs.RO")
+    assert preview.ephemeral and not preview.error
+    assert preview.content.startswith("Preview (only you see this): cs-ro · ")
+    assert "cs-ro is a ready-made topic this server has not added yet" in preview.content
+    assert 1 <= len(preview.cards) <= 10
+    assert services.subscriptions.list_topics(boss.guild_id) == []
+    unknown = await subs.digest_preview(deps, boss, "no-such-topic")
+    assert unknown.error and "no ready-made topic has that name" in unknown.content
+    assert "cs-ro" in await topics.topic_names(deps, boss.guild_id, "cs-r")
+    assert await topics.topic_names(deps, boss.guild_id, "cs-r", ready_made=False) == []
+
+
+async def test_the_console_previews_ready_made_topics_and_tells_of_pauses(
+    services: Services,
+) -> None:
+    deps = deps_at(services)
+    session = ConsoleSession(deps, default_registry())
+    guild = topics.CONSOLE_GUILD
+    for name in [t.name for t in services.subscriptions.list_topics(guild)]:
+        services.subscriptions.remove_topic(guild, name)
+    preview = await session.handle("/digest preview long-context")
+    assert preview is not None and not preview.error
+    assert "long-context is a ready-made topic this server has not added yet" in preview.content
+
+    await session.handle("/subscribe cs-cl")
+    (sub,) = services.subscriptions.list_subscriptions(guild)
+    services.subscriptions.pause(sub.id, "channel 0 is gone (Discord answered 404)")
+    told = await session.handle("/stats")  # any command, not only topic commands
+    assert told is not None
+    assert told.content.startswith("Note: the cs-cl digest for console channel 0 is paused")
+    assert told.cards  # the statistics follow
+    again = await session.handle("/stats")
+    assert again is not None and "paused" not in again.content
+
+
 def test_the_console_runs_the_scheduler_beside_its_input(services: Services) -> None:
     out = io.StringIO()
     status = run_console(

@@ -103,3 +103,14 @@ def test_ask_a_later_page(loaded_db: Path) -> None:
     done = _bot(loaded_db, "ask", "/search long context", "--page", "2")
     assert done.returncode == 0, done.stderr
     assert "page 2 of" in done.stdout and "6. " in done.stdout
+
+
+def test_console_pages_a_query_too_long_for_a_discord_button_id(loaded_db: Path) -> None:
+    query = "model " + " OR ".join(["learning", "context", "network", "data"] * 5)
+    assert len(query) > 100
+    done = _bot(loaded_db, "run", stdin=f"/search {query}\nn\np\n")
+    assert done.returncode == 0, done.stderr
+    footers = [line for line in done.stdout.splitlines() if "page " in line and "papers" in line]
+    pages = [int(f.split("page ", 1)[1].split(" ", 1)[0]) for f in footers]
+    assert pages == [1, 2, 1]
+    assert "6. " in done.stdout

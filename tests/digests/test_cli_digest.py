@@ -34,4 +34,18 @@ def test_digest_of_an_unknown_topic_says_what_exists(tmp_path: Path) -> None:
     assert "cs-cl" in missing.stderr
     guild = paperbot("digest", "llm", "--guild", "5", db=db)
     assert guild.returncode == 1
-    assert guild.stderr.strip() == "paperbot: error: this server has no topic called llm"
+    assert guild.stderr.startswith(
+        "paperbot: error: this server has no topic called llm, and no ready-made topic has "
+        "that name: cs-cl, "
+    )
+
+
+def test_digest_of_a_ready_made_topic_a_server_has_not_added(tmp_path: Path) -> None:
+    db = tmp_path / "catalog.db"
+    assert paperbot("import", str(RSS), db=db).returncode == 0
+    plain = paperbot("digest", "cs.RO", "--json", db=db)
+    guild = paperbot("digest", "cs.RO", "--guild", "5", "--json", db=db)
+    assert guild.returncode == 0, guild.stderr
+    data = json.loads(guild.stdout)
+    assert data["topic"] == "cs-ro" and data["papers"]
+    assert data["messages"] == json.loads(plain.stdout)["messages"]

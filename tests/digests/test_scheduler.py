@@ -24,7 +24,7 @@ from storage.catalog import SqlCatalog
 from storage.db import create_db_engine
 from storage.subscriptions import SqlSubscriptions
 from tests.conftest import ARXIV_FIXTURES
-from tests.digests.support import FakeDiscord, FakePoster, apscheduler_on
+from tests.digests.support import Crash, FakeDiscord, FakePoster, apscheduler_on
 
 MONDAY = datetime(2024, 11, 25, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
 GUILD = 42
@@ -200,6 +200,40 @@ async def test_two_processes_one_scheduler_and_a_takeover(world: World) -> None:
     finally:
         await b.scheduler.stop()
         await a.scheduler.stop()
+
+
+async def test_a_quick_restart_finishes_the_interrupted_digest_once(world: World) -> None:
+    """Killed after Discord accepted part 2, back within a minute as a new process (another
+    holder): the claim is not stale yet, so the restart leaves it for ``stale_after`` and then
+    a retry job finishes it, still inside Discord's nonce window: nothing twice, nothing lost,
+    and no later period posted early."""
+    a = world.process("A")
+    sub = setup_subscription(a)
+    a.store.catalog.upsert(cs_cl()[:20])
+    world.clock.set(datetime(2024, 11, 25, 7, 0, 1, tzinfo=UTC))
+    a.scheduler.service.poster = FakePoster(world.discord, crash_after=0)
+    with pytest.raises(Crash):  # A's digest run, killed after Discord accepted part 1
+        await a.scheduler.run_subscription(sub.id)
+    delivery = a.store.get_delivery(sub.id, "d:2024-11-25")
+    assert delivery is not None and delivery.status == "claimed" and len(delivery.messages) >= 2
+
+    world.clock.advance(TTL + timedelta(seconds=1))  # the new process gets the lease
+    b = world.process("A2")
+    await b.scheduler.start()
+    try:
+        assert b.scheduler.is_leader
+        assert len(world.discord.messages) == 1  # the claim is left alone for now
+        assert "retry:" + str(sub.id) in b.scheduler.next_runs()
+        world.clock.advance(b.scheduler.service.stale_after)
+        await b.scheduler.run_due()
+        assert len(world.discord.messages) == len(delivery.messages)
+        done = b.store.get_delivery(sub.id, "d:2024-11-25")
+        assert done is not None and done.status == "committed"
+        posted = world.discord.paper_keys()
+        assert len(posted) == len(set(posted)) == 20
+        assert [d.period_key for d in b.store.unfinished_deliveries()] == []
+    finally:
+        await b.scheduler.stop()
 
 
 async def test_a_leader_that_loses_its_lease_stops_scheduling(world: World) -> None:

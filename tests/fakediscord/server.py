@@ -2220,7 +2220,10 @@ class FakeDiscord:
         channel = self.channels.get(_snowflake(raw_id))
         if channel is None or channel.deleted:
             raise ApiError(404, 10003, reason="unknown channel")
-        if not channel.accessible:
+        parent = self.channels.get(channel.parent_id or 0) if channel.is_thread else None
+        if parent is not None and parent.deleted:  # a thread goes with its channel
+            raise ApiError(404, 10003, reason="unknown channel (parent deleted)")
+        if not channel.accessible or (parent is not None and not parent.accessible):
             raise ApiError(403, 50001, reason="no access")
         if channel.guild_id is not None and not self._bot_permissions(channel) & Perm.VIEW_CHANNEL:
             raise ApiError(403, 50001, reason="no VIEW_CHANNEL")
@@ -2367,6 +2370,13 @@ class FakeDiscord:
                 400,
                 50035,
                 errors={"name": {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH"}]}},
+                reason="limits",
+            )
+        if archive is not None and archive not in (60, 1440, 4320, 10080):
+            raise ApiError(
+                400,
+                50035,
+                errors={"auto_archive_duration": {"_errors": [{"code": "BASE_TYPE_CHOICES"}]}},
                 reason="limits",
             )
         assert parent.guild_id is not None

@@ -433,6 +433,35 @@ async def test_threads_edit_and_delete(world: World) -> None:
     assert [m.id for m in fake.messages_in(world.channel_id)] == []
 
 
+async def test_thread_limits_and_access(world: World) -> None:
+    fake = world.fake
+    channel = world.bot.get_channel(world.channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    root = await channel.send("digest header")
+    for bad in ({"name": "x" * 101}, {"name": "ok", "auto_archive_duration": 30}):
+        with pytest.raises(discord.HTTPException) as exc:
+            await world.bot.http.start_thread_with_message(
+                channel.id,
+                root.id,
+                auto_archive_duration=bad.get("auto_archive_duration", 1440),  # type: ignore[arg-type]
+                name=str(bad["name"]),
+            )
+        assert exc.value.status == 400 and exc.value.code == 50035
+    thread = await root.create_thread(name="digest", auto_archive_duration=1440)
+    with pytest.raises(discord.HTTPException) as again:
+        await root.create_thread(name="digest")
+    assert again.value.status == 400 and again.value.code == 160004  # one thread per message
+    await thread.send("continued")
+    fake.set_channel_access(channel.id, False)  # the channel's threads go with it
+    with pytest.raises(discord.Forbidden):
+        await thread.send("lost")
+    fake.set_channel_access(channel.id, True)
+    fake.delete_channel(channel.id)
+    with pytest.raises(discord.NotFound):
+        await thread.send("gone")
+    assert [m.content for m in fake.messages_in(thread.id)] == ["continued"]
+
+
 # ---------------------------------------------------------------------- gateway
 
 

@@ -1,4 +1,6 @@
-"""Search on SQLite (FTS5) and PostgreSQL (tsvector) alike: the `catalog` fixture runs both.
+"""Search on SQLite (FTS5) and PostgreSQL (tsvector) alike: the `catalog` fixture runs both; the
+`search` fixture runs each through the database's search and through the tantivy index built from
+it (storage.fulltext), which must give the same answers.
 
 A small hand-made catalog, where each query's answer can be read off the papers below; the
 results are also checked against the in-memory reference (bot.domain.query.matches) where the
@@ -8,6 +10,7 @@ backends' semantics are the reference's (docs/search.md lists where they are not
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +24,7 @@ from bot.domain.search import (
     similar_papers,
 )
 from storage.catalog import SqlCatalog
+from storage.fulltext import TantivySearch, build_index
 from storage.search import SqlSearch, fts5_match
 
 TODAY = date(2024, 11, 29)
@@ -125,21 +129,29 @@ KEY = {
 NAME = {v: k for k, v in KEY.items()}
 
 
-@pytest.fixture
-def search(catalog: SqlCatalog) -> SqlSearch:
+Search = SqlSearch | TantivySearch
+
+
+@pytest.fixture(params=["database", "tantivy"])
+def search(request: pytest.FixtureRequest, catalog: SqlCatalog, tmp_path: Path) -> Search:
     catalog.upsert(PAPERS)
-    return SqlSearch(catalog.engine)
+    if request.param == "database":
+        return SqlSearch(catalog.engine)
+    build_index(catalog.engine, tmp_path / "index")
+    tantivy = TantivySearch(catalog.engine, tmp_path / "index")
+    assert tantivy.status()[0], tantivy.status()
+    return tantivy
 
 
 def names(found: ResultSlice) -> list[str]:
     return [NAME[h.paper.key] for h in found.hits]
 
 
-def run(search: SqlSearch, text: str, limit: int = 20, offset: int = 0) -> ResultSlice:
+def run(search: Search, text: str, limit: int = 20, offset: int = 0) -> ResultSlice:
     return search.search(parse_query(text, today=TODAY), limit=limit, offset=offset)
 
 
-def found_set(search: SqlSearch, text: str) -> set[str]:
+def found_set(search: Search, text: str) -> set[str]:
     result = run(search, text, limit=50)
     assert result.total == len(result.hits), text
     return set(names(result))
@@ -188,7 +200,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("text", list(CASES))
-def test_each_query_finds_what_the_papers_say(search: SqlSearch, text: str) -> None:
+def test_each_query_finds_what_the_papers_say(search: Search, text: str) -> None:
     assert found_set(search, text) == CASES[text]
 
 
@@ -198,33 +210,33 @@ REFERENCE_QUERIES = [q for q in CASES if q not in ("author:hinton", "author:herv
 
 
 @pytest.mark.parametrize("text", REFERENCE_QUERIES)
-def test_results_are_the_reference_matches(search: SqlSearch, text: str) -> None:
+def test_results_are_the_reference_matches(search: Search, text: str) -> None:
     query = parse_query(text, today=TODAY)
     stored = {p.key: p for p in search._catalog.iter_papers()}
     expected = {NAME[k] for k, p in stored.items() if matches(query, p, now=NOW)}
     assert found_set(search, text) == expected
 
 
-def test_title_matches_rank_above_abstract_matches(search: SqlSearch) -> None:
+def test_title_matches_rank_above_abstract_matches(search: Search) -> None:
     found = run(search, "transformer")
     assert names(found) == ["graph_tf", "attention"]
     assert found.hits[0].score > found.hits[1].score > 0
 
 
-def test_sort_recent_orders_by_date(search: SqlSearch) -> None:
+def test_sort_recent_orders_by_date(search: Search) -> None:
     assert names(run(search, "graph sort:recent")) == ["gnn", "graph_tf"]
     assert [h.score for h in run(search, "graph sort:recent").hits] == [0.0, 0.0]
     # Without words the order is by date too: the undated paper counts from when it was added.
     assert names(run(search, "cat:cs"))[:2] == ["survey", "gnn"]
 
 
-def test_a_stop_word_query_lists_the_newest_papers(search: SqlSearch) -> None:
+def test_a_stop_word_query_lists_the_newest_papers(search: Search) -> None:
     found = run(search, "the of a")
     assert found.total == len(PAPERS)
     assert names(found)[0] == "weather"  # no date: its day is when it entered the catalog
 
 
-def test_pages_are_consistent_and_counted(search: SqlSearch) -> None:
+def test_pages_are_consistent_and_counted(search: Search) -> None:
     first = run(search, "cat:cs", limit=3)
     second = run(search, "cat:cs", limit=3, offset=3)
     assert first.total == second.total == 4
@@ -233,7 +245,7 @@ def test_pages_are_consistent_and_counted(search: SqlSearch) -> None:
     assert run(search, "cat:cs", limit=3, offset=30).hits == []
 
 
-def test_domain_functions_page_through_the_backend(search: SqlSearch) -> None:
+def test_domain_functions_page_through_the_backend(search: Search) -> None:
     page = search_papers(search, "graph OR attention", page=2, page_size=2, today=TODAY)
     assert (page.total, page.page, page.pages, len(page.hits)) == (3, 2, 2, 1)
     assert page.total_label == "3"
@@ -266,14 +278,14 @@ def test_domain_functions_page_through_the_backend(search: SqlSearch) -> None:
     ],
 )
 def test_author_lookup_tolerates_accents_initials_and_order(
-    search: SqlSearch, name: str, expected: list[str]
+    search: Search, name: str, expected: list[str]
 ) -> None:
     found = search.by_author(name, limit=10, offset=0)
     assert names(found) == expected
     assert found.total == len(expected)
 
 
-def test_recent_lists_a_category_an_archive_or_everything(search: SqlSearch) -> None:
+def test_recent_lists_a_category_an_archive_or_everything(search: Search) -> None:
     assert names(search.recent("cs.CL", limit=10, offset=0)) == ["survey", "attention"]
     assert names(search.recent("cs", limit=10, offset=0)) == [
         "survey",
@@ -288,7 +300,7 @@ def test_recent_lists_a_category_an_archive_or_everything(search: SqlSearch) -> 
 
 
 def test_similar_papers_share_distinctive_words_and_leave_the_paper_out(
-    search: SqlSearch, catalog: SqlCatalog
+    search: Search, catalog: SqlCatalog
 ) -> None:
     hits = search.similar(KEY["gnn"], limit=5)
     assert hits and NAME[hits[0].paper.key] == "graph_tf"
@@ -323,7 +335,7 @@ def test_similar_papers_share_distinctive_words_and_leave_the_paper_out(
         "the*",
     ],
 )
-def test_fts_syntax_and_odd_text_never_reach_the_engine(search: SqlSearch, text: str) -> None:
+def test_fts_syntax_and_odd_text_never_reach_the_engine(search: Search, text: str) -> None:
     found = run(search, text)
     assert found.total >= len(found.hits)
 
@@ -404,7 +416,7 @@ def test_paths_agree_whatever_the_thresholds(catalog: SqlCatalog) -> None:
             assert got.total == len(want)
 
 
-def test_count_reports_totals(search: SqlSearch) -> None:
+def test_count_reports_totals(search: Search) -> None:
     assert search.count(parse_query("graph", today=TODAY)) == (2, False)
     assert search.count(parse_query("cat:cs", today=TODAY)) == (4, False)
 

@@ -1,4 +1,5 @@
-"""Arbitrary text through the parser and the search path, on SQLite and PostgreSQL.
+"""Arbitrary text through the parser and the search path, on SQLite and PostgreSQL, through the
+database's search and through the tantivy index.
 
 Whatever people type ends in a QueryError with a message or in well-formed results: never a
 database error, never another exception. The catalog is the first 300 papers of the real RSS
@@ -18,8 +19,9 @@ from hypothesis import strategies as st
 from bot.domain.papers import Paper
 from bot.domain.query import QueryError, parse_query
 from bot.domain.search import ResultSlice
+from storage.fulltext import TantivySearch
 from storage.search import SqlSearch
-from tests.storage.test_search_relevance import load_fixture_search
+from tests.storage.test_search_relevance import BACKENDS, load_fixture_search
 
 TODAY = date(2024, 11, 29)
 
@@ -131,10 +133,13 @@ query_texts = st.one_of(
 )
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+Search = SqlSearch | TantivySearch
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
 def search(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SqlSearch]:
+) -> Iterator[Search]:
     yield from load_fixture_search(
         request.param, tmp_path_factory.mktemp("properties"), papers_limit=300
     )
@@ -162,7 +167,7 @@ def _well_formed(found: ResultSlice, limit: int) -> None:
 @example(text="the of a -the", page=1)
 @example(text="cat:cs -graph -neural -the", page=0)
 @example(text="author:will author:an", page=0)
-def test_any_text_gives_results_or_a_clear_message(search: SqlSearch, text: str, page: int) -> None:
+def test_any_text_gives_results_or_a_clear_message(search: Search, text: str, page: int) -> None:
     try:
         query = parse_query(text, today=TODAY)
     except QueryError as exc:
@@ -182,7 +187,7 @@ def test_any_text_gives_results_or_a_clear_message(search: SqlSearch, text: str,
 @example(name="Hinton G")
 @example(name="o'brien")
 @example(name="%_%")
-def test_any_author_name_gives_results_or_a_clear_message(search: SqlSearch, name: str) -> None:
+def test_any_author_name_gives_results_or_a_clear_message(search: Search, name: str) -> None:
     try:
         found = search.by_author(name, limit=5, offset=0)
     except QueryError as exc:
@@ -194,7 +199,7 @@ def test_any_author_name_gives_results_or_a_clear_message(search: SqlSearch, nam
 @SETTINGS
 @given(category=st.one_of(st.none(), st.sampled_from(["cs", "cs.CL", "hep-th", "x"]), st.text()))
 def test_any_category_gives_results_or_a_clear_message(
-    search: SqlSearch, category: str | None
+    search: Search, category: str | None
 ) -> None:
     try:
         found = search.recent(category, limit=5, offset=0)

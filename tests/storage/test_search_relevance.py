@@ -1,4 +1,5 @@
-"""Relevance on the real 1,504-paper arXiv RSS snapshot, on SQLite and PostgreSQL.
+"""Relevance on the real 1,504-paper arXiv RSS snapshot, on SQLite and PostgreSQL, each through
+the database's search and through a tantivy index built from it (``+tantivy``).
 
 Each expected answer below was checked by reading the fixture
 (tests/fixtures/arxiv/rss_2024-11-28_all_archives.xml); the comment says why it is right. The
@@ -13,32 +14,47 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from bot.domain.ingest.arxiv_rss import parse_arxiv_rss
 from bot.domain.query import parse_query
 from bot.domain.search import ResultSlice
 from storage.catalog import SqlCatalog
 from storage.db import create_db_engine
+from storage.fulltext import TantivySearch, build_index
 from storage.migrate import upgrade
 from storage.search import SqlSearch
 from tests.conftest import ARXIV_FIXTURES, POSTGRES_URL, migrated_postgres_schema
 
 RSS = ARXIV_FIXTURES / "rss_2024-11-28_all_archives.xml"
 TODAY = date(2024, 11, 29)
+BACKENDS = ["sqlite", "postgresql", "sqlite+tantivy", "postgresql+tantivy"]
+
+Search = SqlSearch | TantivySearch
 
 
 def load_fixture_search(
     backend: str, directory: Path, papers_limit: int | None = None
-) -> Iterator[SqlSearch]:
-    """A migrated database of ``backend`` holding the RSS snapshot (or its first papers)."""
+) -> Iterator[Search]:
+    """A migrated database of ``backend`` holding the RSS snapshot (or its first papers);
+    ``sqlite+tantivy`` and ``postgresql+tantivy`` search it through a tantivy index."""
     papers = parse_arxiv_rss(RSS.read_bytes()).papers[:papers_limit]
-    if backend == "sqlite":
+    database, _, engine_name = backend.partition("+")
+
+    def searcher(engine: Engine) -> Search:
+        if engine_name != "tantivy":
+            return SqlSearch(engine)
+        build_index(engine, directory / "index")
+        found = TantivySearch(engine, directory / "index")
+        assert found.status()[0], found.status()
+        return found
+
+    if database == "sqlite":
         engine = create_db_engine(f"sqlite:///{directory / 'search.db'}")
         upgrade(engine)
         SqlCatalog(engine).upsert(papers)
         try:
-            yield SqlSearch(engine)
+            yield searcher(engine)
         finally:
             engine.dispose()
         return
@@ -48,15 +64,15 @@ def load_fixture_search(
             SqlCatalog(engine).upsert(papers)
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE papers"))
-            yield SqlSearch(engine)
+            yield searcher(engine)
         finally:
             engine.dispose()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def fixture_search(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SqlSearch]:
+) -> Iterator[Search]:
     yield from load_fixture_search(request.param, tmp_path_factory.mktemp("relevance"))
 
 
@@ -73,7 +89,7 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqlSearch, 
             pass
 
 
-def run(search: SqlSearch, query: str, limit: int = 5) -> ResultSlice:
+def run(search: Search, query: str, limit: int = 5) -> ResultSlice:
     return search.search(parse_query(query, today=TODAY), limit=limit, offset=0)
 
 
@@ -126,7 +142,7 @@ CASES: list[tuple[str, int, list[str], set[str]]] = [
 
 @pytest.mark.parametrize(("query", "total", "first", "among"), CASES, ids=[c[0] for c in CASES])
 def test_hand_checked_answers(
-    fixture_search: SqlSearch, query: str, total: int, first: list[str], among: set[str]
+    fixture_search: Search, query: str, total: int, first: list[str], among: set[str]
 ) -> None:
     found = run(fixture_search, query)
     assert found.total == total
@@ -135,7 +151,7 @@ def test_hand_checked_answers(
     assert among <= set(keys(found))
 
 
-def test_exclusions_remove_every_paper_with_the_word(fixture_search: SqlSearch) -> None:
+def test_exclusions_remove_every_paper_with_the_word(fixture_search: Search) -> None:
     # 13 neutrino papers do not mention ice (IceCube, ...); none of them may.
     found = run(fixture_search, "neutrino -ice*", limit=50)
     assert found.total == 13 and len(found.hits) == 13
@@ -145,13 +161,13 @@ def test_exclusions_remove_every_paper_with_the_word(fixture_search: SqlSearch) 
         assert not any(word.startswith("ice") for word in text_.replace("-", " ").split())
 
 
-def test_stop_words_alone_list_the_newest_papers(fixture_search: SqlSearch) -> None:
+def test_stop_words_alone_list_the_newest_papers(fixture_search: Search) -> None:
     found = run(fixture_search, "of the")
     assert found.total == 1504
     assert all(h.score == 0.0 for h in found.hits)
 
 
-def test_a_prefix_covers_the_words_it_starts(fixture_search: SqlSearch) -> None:
+def test_a_prefix_covers_the_words_it_starts(fixture_search: Search) -> None:
     found = run(fixture_search, "transform*", limit=50)
     assert found.total == 127
     assert all("transform" in f"{h.paper.title} {h.paper.abstract}".lower() for h in found.hits)
@@ -166,7 +182,49 @@ def test_both_backends_agree(
     assert set(keys(sqlite)) == set(keys(postgres))
 
 
-def test_similar_papers_on_the_snapshot(fixture_search: SqlSearch) -> None:
+@pytest.fixture(scope="module")
+def fts5_and_tantivy(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Search, Search]]:
+    """SQLite's FTS5 search and the tantivy index over the same SQLite catalog."""
+    loaded = load_fixture_search("sqlite+tantivy", tmp_path_factory.mktemp("fts5-tantivy"))
+    tantivy = next(loaded)
+    assert isinstance(tantivy, TantivySearch)
+    yield tantivy.database, tantivy
+    for _ in loaded:
+        pass
+
+
+AGREEMENT = [c[0] for c in CASES] + [
+    "neutrino -ice*",
+    "transform*",
+    "graph OR network",
+    '"large language model"',
+    "author:zhang",
+    "author:g",
+    'author:"wang y" graph',
+    "title:quantum -cat:quant-ph",
+    "cat:cs year:2023",
+    "(dark OR black) hole*",
+    "-survey cat:cs.CL",
+    "id:2411.17971",
+]
+
+
+@pytest.mark.parametrize("query", AGREEMENT)
+def test_tantivy_finds_the_same_papers_as_fts5(
+    fts5_and_tantivy: tuple[Search, Search], query: str
+) -> None:
+    # The same set of papers, not just the same total: the index answers exactly, whatever it
+    # ranks first (its BM25 counts documents per field, FTS5's over the whole table).
+    fts5, tantivy = (run(s, query, limit=50) for s in fts5_and_tantivy)
+    assert tantivy.total == fts5.total
+    assert not tantivy.capped
+    if fts5.total <= 50:
+        assert set(keys(tantivy)) == set(keys(fts5))
+
+
+def test_similar_papers_on_the_snapshot(fixture_search: Search) -> None:
     # The cerebral-blood-flow paper is a graph neural network paper: its neighbours are the
     # other GNN papers.
     hits = fixture_search.similar("2411.17971", limit=5)

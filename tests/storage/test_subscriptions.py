@@ -119,6 +119,27 @@ def test_subscribing_stores_the_schedule_and_the_look_back(store: SqlSubscriptio
     assert sub.topic.name == "llm" and sub.guild_id == GUILD
 
 
+def test_each_pause_is_announced_once(store: SqlSubscriptions) -> None:
+    add_topic(store, GUILD, "llm", "llm")
+    add_topic(store, OTHER_GUILD, "llm", "llm")
+    sub = subscribe(store)
+    other, _ = store.subscribe(OTHER_GUILD, OTHER_CHANNEL, "llm", parse_when("daily 08:00"))
+    assert store.take_pause_notices(GUILD) == []
+    assert not store.mark_pause_notified(sub.id)  # not paused: nothing to tell
+    store.pause(sub.id, "channel gone")
+    store.pause(other.id, "channel gone")
+
+    assert [s.id for s in store.take_pause_notices(GUILD)] == [sub.id]
+    assert store.take_pause_notices(GUILD) == []  # taken: the next reply says nothing
+    assert not store.mark_pause_notified(sub.id)  # a second teller (another channel) neither
+    assert [s.id for s in store.paused_unnotified(OTHER_GUILD)] == [other.id]  # per guild
+
+    store.subscribe(GUILD, CHANNEL, "llm", parse_when("daily 08:00"))  # resumed
+    store.pause(sub.id, "channel gone again")  # a new pause is announced again
+    (again,) = store.take_pause_notices(GUILD)
+    assert again.pause_reason == "channel gone again"
+
+
 def test_subscribing_needs_the_guilds_own_topic(store: SqlSubscriptions) -> None:
     add_topic(store, OTHER_GUILD, "llm", "llm")
     with pytest.raises(NotFound):

@@ -143,7 +143,7 @@ class Subscriptions(commands.Cog):
         Parameters
         ----------
         topic
-            The topic's name
+            A topic of this server, or a ready-made one (see /topic list)
         """
         actor = actor_of(interaction, self.bot)
         work = handlers.digest_preview(self.bot.services, actor, topic)
@@ -166,13 +166,20 @@ class Subscriptions(commands.Cog):
         await respond_privately(interaction, "digest now", work)
 
     @subscribe.autocomplete("topic")
-    @unsubscribe.autocomplete("topic")
     @preview.autocomplete("topic")
-    @now.autocomplete("topic")
     async def _complete_topic(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
+        """The server's topics, then the ready-made ones (these commands take them too)."""
         return await topic_choices(self.bot, interaction, current)
+
+    @unsubscribe.autocomplete("topic")
+    @now.autocomplete("topic")
+    async def _complete_own_topic(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Only the server's own topics: these commands need a subscribed one."""
+        return await topic_choices(self.bot, interaction, current, ready_made=False)
 
     @subscribe.autocomplete("when")
     async def _complete_when(

@@ -38,13 +38,22 @@ def actor_of(interaction: discord.Interaction[Any], bot: PaperBot) -> Actor:
 
 
 async def topic_choices(
-    bot: PaperBot, interaction: discord.Interaction[Any], current: str
+    bot: PaperBot,
+    interaction: discord.Interaction[Any],
+    current: str,
+    *,
+    ready_made: bool = True,
 ) -> list[app_commands.Choice[str]]:
-    """At most 25 topic names (the server's, then ready-made ones), each at most 100 chars."""
+    """At most 25 topic names (the server's, then ready-made ones where the command takes
+    them), each at most 100 chars."""
     if interaction.guild_id is None:
         return []
     names = await handlers.topic_names(
-        bot.services, interaction.guild_id, current[:CHOICE_TEXT_MAX], limit=CHOICES_MAX
+        bot.services,
+        interaction.guild_id,
+        current[:CHOICE_TEXT_MAX],
+        limit=CHOICES_MAX,
+        ready_made=ready_made,
     )
     return [app_commands.Choice(name=n[:CHOICE_TEXT_MAX], value=n[:CHOICE_TEXT_MAX]) for n in names]
 
@@ -139,13 +148,19 @@ class Topics(commands.Cog):
         await respond(interaction, self.bot, "topic show", work)
 
     @add.autocomplete("name")
-    @edit.autocomplete("name")
-    @remove.autocomplete("name")
     @show.autocomplete("name")
     async def _complete_name(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
         return await topic_choices(self.bot, interaction, current)
+
+    @edit.autocomplete("name")
+    @remove.autocomplete("name")
+    async def _complete_own_name(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Only the server's own topics: a ready-made one is edited once added."""
+        return await topic_choices(self.bot, interaction, current, ready_made=False)
 
 
 async def setup(bot: commands.Bot) -> None:
