@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, Literal, TypeAlias
+from itertools import repeat
+from operator import itemgetter
+from typing import Any, Literal, TypeAlias, cast
 
 from bot.domain.announcements import (
     ARXIV_ZONE,
@@ -38,7 +41,7 @@ from bot.domain.announcements import (
     announcements_between,
     skipped_between,
 )
-from bot.domain.keyphrases import document_frequencies, topic_summary_line
+from bot.domain.keyphrases import document_phrases, topic_summary_line
 from bot.domain.papers import Paper
 from bot.domain.query import (
     And,
@@ -322,14 +325,23 @@ class _Leaf:
 
     def hits(self, stems: tuple[str, ...], stem_set: frozenset[str]) -> bool:
         if self.prefix is not None:
-            return any(s.startswith(self.prefix) for s in stem_set)
+            return any(map(str.startswith, stem_set, repeat(self.prefix)))
         target = self.stems
         if len(target) == 1:
             return target[0] in stem_set
         if not stem_set.issuperset(target):
             return False
+        # Where the first word is, found in C, then the rest compared there.
+        first = target[0]
         k = len(target)
-        return any(stems[i : i + k] == target for i in range(len(stems) - k + 1))
+        i = stems.index(first)
+        while True:
+            if stems[i : i + k] == target:
+                return True
+            try:
+                i = stems.index(first, i + 1)
+            except ValueError:
+                return False
 
 
 @lru_cache(maxsize=4096)
@@ -350,19 +362,30 @@ def relevance(query: Query, paper: Paper | PreparedPaper) -> float:
     the title, 1 in the abstract, 0.5 in names and affiliations. 0 for a filters-only topic."""
     if query.text_tree is None:
         return 0.0
-    doc = paper if isinstance(paper, PreparedPaper) else prepare(paper)
+    return _score(_leaves(query), paper if isinstance(paper, PreparedPaper) else prepare(paper))
+
+
+def _in(leaf: _Leaf, segments: tuple[Any, ...]) -> bool:
+    """Whether ``leaf`` is in one of the field values ``segments``."""
+    if leaf.prefix is None and len(leaf.stems) == 1:  # a word: one set lookup each
+        target = leaf.stems[0]
+        if len(segments) == 1:  # a title, an abstract
+            return target in segments[0].stem_set
+        return any(target in seg.stem_set for seg in segments)
+    return any(leaf.hits(seg.stems, seg.stem_set) for seg in segments)
+
+
+def _score(leaves: tuple[_Leaf, ...], doc: PreparedPaper) -> float:
     score = 0.0
-    for leaf in _leaves(query):
-        if leaf.field == "author" or leaf.field == "org":
-            segments = doc.author if leaf.field == "author" else doc.org
-            if any(leaf.hits(s.stems, s.stem_set) for s in segments):
+    for leaf in leaves:
+        field_ = leaf.field
+        if field_ == "author" or field_ == "org":
+            if _in(leaf, doc.author if field_ == "author" else doc.org):
                 score += _OTHER_WEIGHT
             continue
-        if leaf.field in (None, "title") and any(leaf.hits(s.stems, s.stem_set) for s in doc.title):
+        if (field_ is None or field_ == "title") and _in(leaf, doc.title):
             score += _TITLE_WEIGHT
-        if leaf.field in (None, "abstract") and any(
-            leaf.hits(s.stems, s.stem_set) for s in doc.abstract
-        ):
+        if (field_ is None or field_ == "abstract") and _in(leaf, doc.abstract):
             score += _ABSTRACT_WEIGHT
     return score
 
@@ -377,6 +400,7 @@ def _when(paper: Paper) -> datetime:
 # --- themes -------------------------------------------------------------------------------------
 
 _LENGTH_BONUS = (1.0, 2.0, 2.5)
+_second = itemgetter(1)
 
 
 def _contains(long_: tuple[str, ...], short: tuple[str, ...]) -> bool:
@@ -397,20 +421,15 @@ _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 
 @dataclass(frozen=True, slots=True)
 class _Words:
-    """An abstract's words as written and lower-cased, and where each lower-cased word is."""
+    """An abstract's words as written and lower-cased."""
 
     original: tuple[str, ...]
     lower: tuple[str, ...]
-    at: dict[str, list[int]]
 
     @classmethod
     def of(cls, text: str) -> _Words:
         original = tuple(_WORD.findall(text))
-        lower = tuple(w.lower() for w in original)
-        at: dict[str, list[int]] = {}
-        for i, w in enumerate(lower):
-            at.setdefault(w, []).append(i)
-        return cls(original, lower, at)
+        return cls(original, tuple(map(str.lower, original)))
 
     def spelling(self, key: str) -> str | None:
         """How the text writes the phrase ``key`` (lower case, last word singular) first."""
@@ -420,78 +439,219 @@ class _Words:
         plurals = {last, last + "s", last + "es"}
         if last.endswith("y"):
             plurals.add(last[:-1] + "ies")
+        lower = self.lower
         if n == 1:
-            found = [i for form in plurals for i in self.at.get(form, ())]
-            return self.original[min(found)] if found else None
-        head = words[:-1]
-        for i in self.at.get(words[0], ()):
-            if (
-                i + n <= len(self.lower)
-                and list(self.lower[i : i + n - 1]) == head
-                and self.lower[i + n - 1] in plurals
-            ):
+            first: int | None = None
+            for form in plurals:
+                try:
+                    i = lower.index(form)
+                except ValueError:
+                    continue
+                if first is None or i < first:
+                    first = i
+            return self.original[first] if first is not None else None
+        head = tuple(words[:-1])
+        opening = words[0]
+        i = -1
+        while True:  # each place the first word is, in order (searched in C)
+            try:
+                i = lower.index(opening, i + 1)
+            except ValueError:
+                return None
+            if i + n <= len(lower) and lower[i : i + n - 1] == head and lower[i + n - 1] in plurals:
                 return " ".join(self.original[i : i + n])
-        return None
+
+
+_Phrases: TypeAlias = tuple[frozenset[str], frozenset[str], frozenset[str]]  # 1, 2, 3 words
+
+
+def _by_length(keys: Iterable[str]) -> _Phrases:
+    """Phrase keys split by their number of words (1, 2, 3 or more)."""
+    split: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for key in keys:
+        split[min(2, key.count(" "))].append(key)
+    return frozenset(split[0]), frozenset(split[1]), frozenset(split[2])
+
+
+def _choose_themes(
+    candidates: Sequence[Mapping[str, int]], n: int, limit: int
+) -> list[tuple[str, ...]]:
+    """Up to ``limit`` phrases of ``candidates`` (per number of words: key -> papers of ``n``
+    having it), best first.
+
+    Scored by count x log(1 + n/count) x a bonus for 2-3 words, ties alphabetical; a phrase
+    is out when a longer candidate holding it as its start or end is in at least 0.6 as many
+    papers (the fragment is mostly seen inside it), or when it overlaps or abbreviates one
+    chosen already.
+
+    The score depends on the count and the number of words only, so groups of one count and
+    length are visited best first, and only the candidates of the groups reached are looked
+    at (each length sorted by count once, in C); whether a phrase is subsumed is settled only
+    for the phrases reached, against the longer candidates in at least 0.6 as many papers.
+    """
+    ranked = [sorted(m.items(), key=_second, reverse=True) for m in candidates]
+    lows = [[-c for _, c in r] for r in ranked]  # ascending, for bisect
+    counts = sorted({c for m in candidates for c in m.values()}, reverse=True)
+    by_score: dict[float, list[tuple[int, int]]] = {}
+    for c in counts:
+        base = -c * math.log(1 + n / c)
+        for words in (0, 1, 2):
+            by_score.setdefault(base * _LENGTH_BONUS[words], []).append((c, words))
+
+    def group(count: int, words: int) -> list[tuple[str, int, int]]:
+        low = lows[words]
+        start = bisect_left(low, -count)
+        end = bisect_right(low, -count, start)
+        return [(key, count, words) for key, _ in ranked[words][start:end]]
+
+    # The most papers a longer candidate holding a phrase as its start or end is in, over the
+    # longer candidates registered so far (most papers first).
+    holders: dict[str, int] = {}
+    registered = [0, 0, 0]
+
+    def subsumed(key: str, count: int, words: int) -> bool:
+        if words >= 2:
+            return False  # no candidate is longer than three words
+        need = 0.6 * count
+        longer = ranked[words + 1]
+        at = registered[words + 1]
+        while at < len(longer) and longer[at][1] >= need:
+            holder, c = longer[at]
+            at += 1
+            for part in (holder[: holder.rfind(" ")], holder[holder.find(" ") + 1 :]):
+                if c > holders.get(part, 0):
+                    holders[part] = c
+        registered[words + 1] = at
+        return holders.get(key, 0) >= need
+
+    chosen: list[tuple[str, ...]] = []
+    for score in sorted(by_score):
+        keys = sorted(entry for cw in by_score[score] for entry in group(*cw))
+        for key, count, words in keys:
+            if subsumed(key, count, words):
+                continue
+            phrase = tuple(key.split())
+            if any(_contains(o, phrase) or _contains(phrase, o) for o in chosen):
+                continue
+            if any(_acronym_of(phrase, o) or _acronym_of(o, phrase) for o in chosen):
+                continue  # "llm" beside "large language model"
+            chosen.append(phrase)
+            if len(chosen) >= limit:
+                return chosen
+    return chosen
 
 
 # --- building -----------------------------------------------------------------------------------
+
+
+_Ident: TypeAlias = tuple[str, int | None]  # (paper key, version): what the caches go by
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What every digest of one query over the same papers has in common: the ranking (as
+    positions in the papers given), the cards shown, the overflow, themes and summary line.
+    Subscriptions sharing a topic (the ready-made ones, popular themes) build it once."""
+
+    shown: tuple[tuple[float, int], ...]  # (score, position) of the papers shown, best first
+    cards: tuple[DigestCard, ...]
+    overflow: tuple[str, ...]
+    count: int
+    themes: tuple[str, ...]
+    summary: str
+    oldest: datetime
 
 
 class DigestBuilder:
     """Builds digests, caching per-paper work (TL;DR, phrases) across the digests of one batch.
 
     One builder per scheduler tick or benchmark run: building 10,000 digests over one day's
-    papers then costs one TL;DR and one phrase scan per distinct paper, plus a little per digest.
+    papers then costs one TL;DR, one phrase scan and one card per distinct paper, one ranking
+    per distinct (query text, papers), plus packing the messages of each digest.
     """
 
     def __init__(self, options: DigestOptions | None = None) -> None:
         self.options = options or DigestOptions()
         self._tldr: dict[tuple[str, int | None, str], str] = {}
-        self._phrases: dict[tuple[str, int | None], frozenset[str]] = {}
-        self._recurring: dict[tuple[str, int | None], frozenset[str]] = {}
-        self._docs: dict[tuple[str, int | None], PreparedPaper] = {}
-        self._abstract_words: dict[tuple[str, int | None], _Words] = {}
+        self._phrases: dict[_Ident, _Phrases] = {}
+        self._recurring: dict[_Ident, _Phrases] = {}
+        self._docs: dict[_Ident, PreparedPaper] = {}
+        self._stamps: dict[_Ident, tuple[float, datetime]] = {}
+        self._abstract_words: dict[_Ident, _Words] = {}
         self._sizes: dict[int, int] = {}
-        self._cards: dict[tuple[str, int | None], DigestCard] = {}
-        self._themes: dict[frozenset[tuple[str, int | None]], tuple[str, ...]] = {}
+        self._cards: dict[_Ident, DigestCard] = {}
+        self._themes: dict[frozenset[_Ident], tuple[str, ...]] = {}
+        self._shared: dict[tuple[Node | None, tuple[_Ident, ...]], _Shared] = {}
+        # The primed papers' keys by identity (a Paper is immutable), so they are not recomputed;
+        # the papers are held, so no other object can have one of their ids meanwhile.
+        self._primed: dict[int, _Ident] = {}
+        self._primed_papers: list[Paper] = []
+        self._spellings: dict[tuple[_Ident, str], str | None] = {}
 
     # -- per paper -------------------------------------------------------------------------------
 
+    def _ident(self, paper: Paper) -> _Ident:
+        known = self._primed.get(id(paper))
+        return known if known is not None else (paper.key, paper.version)
+
+    def _idents(self, papers: Sequence[Paper]) -> tuple[_Ident, ...]:
+        known = list(map(self._primed.get, map(id, papers)))
+        if None in known:
+            return tuple(self._ident(p) for p in papers)
+        return cast(tuple[_Ident, ...], tuple(known))  # no None left
+
     def tldr(self, paper: Paper) -> str:
-        key = (paper.key, paper.version, paper.abstract[:64])
+        return self._tldr_of(paper, self._ident(paper))
+
+    def _tldr_of(self, paper: Paper, ident: _Ident) -> str:
+        key = (ident[0], ident[1], paper.abstract[:64])
         found = self._tldr.get(key)
         if found is None:
             found = self._tldr[key] = tldr(paper.abstract, max_chars=self.options.tldr_chars)
         return found
 
-    def _paper_phrases(self, paper: Paper) -> frozenset[str]:
-        key = (paper.key, paper.version)
+    def _paper_phrases(self, paper: Paper, ident: _Ident | None = None) -> _Phrases:
+        key = ident or self._ident(paper)
         found = self._phrases.get(key)
         if found is None:
-            found = self._phrases[key] = frozenset(document_frequencies([paper.abstract]))
+            found = self._phrases[key] = _by_length(document_phrases(paper.abstract))
         return found
 
-    def _doc(self, paper: Paper) -> PreparedPaper:
-        key = (paper.key, paper.version)
+    def _doc(self, paper: Paper, ident: _Ident | None = None) -> PreparedPaper:
+        key = ident or self._ident(paper)
         found = self._docs.get(key)
         if found is None:
             found = self._docs[key] = prepare(paper)
+        return found
+
+    def _stamp(self, paper: Paper, ident: _Ident) -> tuple[float, datetime]:
+        """When the paper came out (see ``_when``), and as a timestamp."""
+        found = self._stamps.get(ident)
+        if found is None:
+            moment = _when(paper)
+            found = self._stamps[ident] = (moment.timestamp(), moment)
         return found
 
     def prime(self, papers: Iterable[Paper]) -> None:
         """Do the per-paper work for a batch of digests at once: TL;DRs, prepared text, and
         phrases, noting of each paper the phrases another paper of the batch shares: a theme of
         three or more papers recurs, so only those can be one (smaller digests use them all)."""
-        batch = list({(p.key, p.version): p for p in papers}.values())
+        given = list(papers)
+        idents = [(p.key, p.version) for p in given]
+        self._primed_papers.extend(given)
+        for paper, ident in zip(given, idents, strict=True):
+            self._primed[id(paper)] = ident
+        batch = list(dict(zip(idents, given, strict=True)).items())
         counts: Counter[str] = Counter()
-        for paper in batch:
-            self.tldr(paper)
-            self._doc(paper)
-            counts.update(self._paper_phrases(paper))
+        for ident, paper in batch:
+            self._tldr_of(paper, ident)
+            self._doc(paper, ident)
+            for found in self._paper_phrases(paper, ident):
+                counts.update(found)
         recurring = frozenset(k for k, c in counts.items() if c > 1)
-        for paper in batch:
-            key = (paper.key, paper.version)
-            self._recurring[key] = self._phrases[key] & recurring
+        for ident, _ in batch:
+            one, two, three = self._phrases[ident]
+            self._recurring[ident] = (one & recurring, two & recurring, three & recurring)
 
     # -- per digest ------------------------------------------------------------------------------
 
@@ -504,71 +664,74 @@ class DigestBuilder:
         chosen one is dropped, as is a fragment mostly seen inside a longer phrase. Shown in the
         spelling most abstracts use.
         """
+        return self._themes_of(papers, [self._ident(p) for p in papers])
+
+    def _themes_of(self, papers: Sequence[Paper], idents: Sequence[_Ident]) -> tuple[str, ...]:
         limit = self.options.themes
         if limit <= 0 or not papers:
             return ()
-        cache_key = frozenset((p.key, p.version) for p in papers)
+        cache_key = frozenset(idents)
         cached = self._themes.get(cache_key)
         if cached is not None:
             return cached
-        per_paper = [self._paper_phrases(p) for p in papers]
+        per_paper = [self._paper_phrases(p, i) for p, i in zip(papers, idents, strict=True)]
         if len(papers) >= 3:  # a theme needs two papers: phrases no other paper has are out
+            recurring = self._recurring
             per_paper = [
-                self._recurring.get((p.key, p.version), found)
-                for p, found in zip(papers, per_paper, strict=True)
+                recurring.get(i, found) for i, found in zip(idents, per_paper, strict=True)
             ]
         n = len(per_paper)
-        df: Counter[str] = Counter()
+        if n == 1:  # every phrase of the one paper, once
+            chosen = _choose_themes([dict.fromkeys(keys, 1) for keys in per_paper[0]], n, limit)
+            result = tuple(self._readable(" ".join(w), papers, idents, per_paper) for w in chosen)
+            self._themes[cache_key] = result
+            return result
+        dfs: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
         for found in per_paper:
-            df.update(found)
-        min_df = 1 if n < 3 else 2
-        candidates = {k: c for k, c in df.items() if c >= min_df}
-        subsumed: set[str] = set()
-        for key, count in candidates.items():
-            parts = key.split()
-            if len(parts) < 2:
-                continue
-            for part in (" ".join(parts[:-1]), " ".join(parts[1:])):
-                # The fragment's own key has a singular last word only when it ends the phrase.
-                if part in df and count >= 0.6 * df[part]:
-                    subsumed.add(part)
-        scored = sorted(
-            (
-                (-c * math.log(1 + n / c) * _LENGTH_BONUS[min(2, k.count(" "))], k)
-                for k, c in candidates.items()
-                if k not in subsumed
-            ),
-        )
-        chosen: list[tuple[str, ...]] = []
-        for _, key in scored:
-            phrase = tuple(key.split())
-            if any(_contains(o, phrase) or _contains(phrase, o) for o in chosen):
-                continue
-            if any(_acronym_of(phrase, o) or _acronym_of(o, phrase) for o in chosen):
-                continue  # "llm" beside "large language model"
-            chosen.append(phrase)
-            if len(chosen) >= limit:
-                break
-        result = tuple(self._readable(" ".join(w), papers, per_paper) for w in chosen)
+            for df, keys in zip(dfs, found, strict=True):
+                df.update(keys)
+        if n < 3:
+            chosen = _choose_themes(dfs, n, limit)
+        else:  # in two papers at least
+            chosen = _choose_themes(
+                [{k: c for k, c in df.items() if c >= 2} for df in dfs], n, limit
+            )
+        result = tuple(self._readable(" ".join(w), papers, idents, per_paper) for w in chosen)
         self._themes[cache_key] = result
         return result
 
-    def _words(self, paper: Paper) -> _Words:
-        key = (paper.key, paper.version)
-        found = self._abstract_words.get(key)
+    def _words(self, paper: Paper, ident: _Ident) -> _Words:
+        found = self._abstract_words.get(ident)
         if found is None:
-            found = self._abstract_words[key] = _Words.of(paper.abstract)
+            found = self._abstract_words[ident] = _Words.of(paper.abstract)
         return found
 
-    def _readable(self, key: str, papers: Sequence[Paper], per_paper: list[frozenset[str]]) -> str:
+    def _spelling(self, paper: Paper, ident: _Ident, key: str) -> str | None:
+        """How the paper's abstract writes the phrase ``key`` (see ``_Words.spelling``)."""
+        cache_key = (ident, key)
+        if cache_key in self._spellings:
+            return self._spellings[cache_key]
+        found = self._spellings[cache_key] = self._words(paper, ident).spelling(key)
+        return found
+
+    def _readable(
+        self,
+        key: str,
+        papers: Sequence[Paper],
+        idents: Sequence[_Ident],
+        per_paper: list[_Phrases],
+    ) -> str:
         spellings: Counter[str] = Counter()
-        for paper, found in zip(papers, per_paper, strict=True):
-            if key not in found:
+        seen = 0
+        words = min(2, key.count(" "))
+        for paper, ident, found in zip(papers, idents, per_paper, strict=True):
+            if key not in found[words]:
                 continue
-            spelling = self._words(paper).spelling(key)
+            spelling = self._spelling(paper, ident, key)
             if spelling is not None:
                 spellings[spelling] += 1
-                if sum(spellings.values()) >= 3:
+                seen += 1
+                if seen >= 3:
                     break
         if not spellings:
             return key
@@ -583,25 +746,40 @@ class DigestBuilder:
 
     def rank(self, query: Query, papers: Iterable[Paper]) -> list[tuple[float, Paper]]:
         """``papers`` best first: relevance, then newest, then key (deterministic)."""
-        unique = {p.key: p for p in papers}
-        text = query.text_tree is not None
-        ordered = sorted(
-            (
-                -relevance(query, self._doc(p)) if text else 0.0,
-                -_when(p).timestamp(),
-                key,
-                p,
+        batch = list(papers)
+        idents = [self._ident(p) for p in batch]
+        return [(score, batch[i]) for score, i in self._rank(query, batch, idents)]
+
+    def _rank(
+        self, query: Query, papers: Sequence[Paper], idents: Sequence[_Ident]
+    ) -> list[tuple[float, int]]:
+        """(score, position) of ``papers`` best first, one per key (its last position)."""
+        unique = {ident[0]: i for i, ident in enumerate(idents)}
+        if query.text_tree is None:
+            ordered = sorted(
+                (-self._stamp(papers[i], idents[i])[0], key, i) for key, i in unique.items()
             )
-            for key, p in unique.items()
+            return [(0.0, i) for _, _, i in ordered]
+        leaves = _leaves(query)
+        scored = sorted(
+            (
+                -_score(leaves, self._doc(papers[i], idents[i])),
+                -self._stamp(papers[i], idents[i])[0],
+                key,
+                i,
+            )
+            for key, i in unique.items()
         )
-        return [(-score, p) for score, _, _, p in ordered]
+        return [(-score, i) for score, _, _, i in scored]
 
     def card(self, paper: Paper, summary: str) -> DigestCard:
         """The paper's card (cached per paper: it does not depend on the topic)."""
-        key = (paper.key, paper.version)
-        found = self._cards.get(key)
+        return self._card_of(paper, self._ident(paper), summary)
+
+    def _card_of(self, paper: Paper, ident: _Ident, summary: str) -> DigestCard:
+        found = self._cards.get(ident)
         if found is None:
-            found = self._cards[key] = self._card(paper, summary)
+            found = self._cards[ident] = self._card(paper, summary)
         return found
 
     def _card(self, paper: Paper, summary: str) -> DigestCard:
@@ -641,6 +819,32 @@ class DigestBuilder:
             paper_key=paper.key,
         )
 
+    def _share(self, query: Query, papers: Sequence[Paper], idents: tuple[_Ident, ...]) -> _Shared:
+        key = (query.text_tree, idents)
+        found = self._shared.get(key)
+        if found is not None:
+            return found
+        options = self.options
+        ranked = self._rank(query, papers, idents)
+        shown = tuple(ranked[: options.max_papers])
+        overflow = tuple(idents[i][0] for _, i in ranked[options.max_papers :])
+        cards = tuple(
+            self._card_of(papers[i], idents[i], self._tldr_of(papers[i], idents[i]))
+            for _, i in shown
+        )
+        themes = self._themes_of([papers[i] for _, i in ranked], [idents[i] for _, i in ranked])
+        oldest = min(self._stamp(papers[i], idents[i])[1] for _, i in ranked)
+        found = self._shared[key] = _Shared(
+            shown=shown,
+            cards=cards,
+            overflow=overflow,
+            count=len(ranked),
+            themes=themes,
+            summary=topic_summary_line(len(ranked), list(themes)),
+            oldest=oldest,
+        )
+        return found
+
     def build(
         self,
         topic: Topic,
@@ -658,10 +862,10 @@ class DigestBuilder:
         built from ``empty_reason``.
         """
         options = self.options
-        ranked = self.rank(topic.query, papers)
+        batch = papers if isinstance(papers, list | tuple) else list(papers)
         day = now.astimezone(UTC).date().isoformat()
         thread_name = shorten(f"{topic.name} · {day}", 100)
-        if not ranked:
+        if not batch:
             messages: tuple[DigestMessage, ...] = ()
             if notify_empty:
                 why = empty_reason.text if empty_reason else "nothing new"
@@ -677,14 +881,16 @@ class DigestBuilder:
                 empty_reason=empty_reason,
                 thread_name=thread_name,
             )
-        shown = ranked[: options.max_papers]
-        overflow = tuple(p.key for _, p in ranked[options.max_papers :])
-        entries = tuple(DigestEntry(p, score, self.tldr(p)) for score, p in shown)
-        themes = self.themes([p for _, p in ranked])
-        summary = topic_summary_line(len(ranked), list(themes))
-        cards = [self.card(e.paper, e.tldr) for e in entries]
+        idents = self._idents(batch)
+        shared = self._share(topic.query, batch, idents)
+        entries = tuple(
+            DigestEntry(batch[i], score, self._tldr_of(batch[i], idents[i]))
+            for score, i in shared.shown
+        )
+        overflow = shared.overflow
+        cards = list(shared.cards)
         if overflow:
-            oldest = min(_when(p) for _, p in ranked)
+            oldest = shared.oldest
             hint = more_hint or _search_hint(topic, oldest if oldest.year > 1 else now)
             cards.append(
                 DigestCard(
@@ -692,11 +898,11 @@ class DigestBuilder:
                     body=shorten(hint, options.description_chars),
                 )
             )
-        messages = self._pack(topic.name, summary, cards, overflow)
+        messages = self._pack(topic.name, shared.summary, cards, overflow)
         return Digest(
             topic_name=topic.name,
-            summary=summary,
-            themes=themes,
+            summary=shared.summary,
+            themes=shared.themes,
             entries=entries,
             overflow=overflow,
             messages=messages,

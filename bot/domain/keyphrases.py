@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from bot.domain.text import MATH_RE, URL_RE, latex_to_text, plural
 
-__all__ = ["document_frequencies", "key_phrases", "phrase_key", "topic_summary_line"]
+__all__ = [
+    "document_frequencies",
+    "document_phrases",
+    "key_phrases",
+    "phrase_key",
+    "topic_summary_line",
+]
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -227,13 +233,31 @@ def phrase_key(phrase: str) -> str:
     return " ".join(words)
 
 
+# What each raw token can be in a phrase (see _token, a pure function): shared by every call,
+# since abstracts repeat their vocabulary; emptied when it grows past the bound.
+_TOKENS: dict[str, _Token] = {}
+_TOKENS_MAX = 200_000
+
+
+def _token_cache() -> dict[str, _Token]:
+    if len(_TOKENS) > _TOKENS_MAX:
+        _TOKENS.clear()
+    return _TOKENS
+
+
+def document_phrases(text: str) -> frozenset[str]:
+    """The candidate phrases of one text, keyed by :func:`phrase_key` (what
+    :func:`document_frequencies` counts once per text)."""
+    return frozenset(_doc_phrases(text, _token_cache()))
+
+
 def document_frequencies(texts: Iterable[str]) -> Counter[str]:
     """In how many of ``texts`` each candidate phrase occurs, keyed by :func:`phrase_key`.
 
     Use it on a large sample of past abstracts to build the ``background`` of
     :func:`key_phrases`.
     """
-    cache: dict[str, _Token] = {}
+    cache = _token_cache()
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(_doc_phrases(text, cache).keys())
@@ -287,7 +311,7 @@ def key_phrases(
     """
     if limit <= 0:
         return []
-    cache: dict[str, _Token] = {}
+    cache = _token_cache()
     per_doc = [_doc_phrases(t, cache) for t in texts if t and not t.isspace()]
     n_docs = len(per_doc)
     if not n_docs:

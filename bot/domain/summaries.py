@@ -118,15 +118,22 @@ def split_sentences(text: str) -> list[str]:
 
 # --- scoring -------------------------------------------------------------------------------
 
-# (pattern, weight, trigger words): a pattern only runs when the sentence has one of its
-# trigger words. Regex searches dominate the cost of a TL;DR and most cues are absent from most
-# sentences, so a set test first keeps one abstract well under a millisecond.
-_Cues = tuple[tuple[re.Pattern[str], float, frozenset[str]], ...]
+# (pattern, weight, trigger words, needed texts): a pattern only runs when the sentence has one
+# of its trigger words and, when given, contains one of the needed texts (literals every match
+# holds, such as the verbs of _MAKE). Regex searches dominate the cost of a TL;DR and most cues
+# are absent from most sentences, so a set test first keeps one abstract well under a
+# millisecond.
+_Cues = tuple[tuple[re.Pattern[str], float, frozenset[str], tuple[str, ...]], ...]
 _TOKEN = re.compile(r"[a-z]+|[%×]")
 
 
-def _cues(*specs: tuple[str, float, str]) -> _Cues:
-    return tuple((re.compile(p), w, frozenset(words.split())) for p, w, words in specs)
+def _cues(*specs: tuple[str, float, str] | tuple[str, float, str, str]) -> _Cues:
+    return tuple(
+        (re.compile(spec[0]), spec[1], frozenset(spec[2].split()), tuple(spec[3].split()))
+        if len(spec) == 4
+        else (re.compile(spec[0]), spec[1], frozenset(spec[2].split()), ())
+        for spec in specs
+    )
 
 
 _WORK = (
@@ -138,12 +145,22 @@ _MAKE = (
     r"creat|contribut|offer|describ|report|put(?:s|ting)? forward|provid|giv)"
     r"(?:e|es|ed|ing|s|d|en)?\b"
 )
+# Every match of _MAKE holds one of these.
+_MAKE_TEXTS = (
+    "propos present introduc develop design devis construct establish formulat build creat "
+    "contribut offer describ report put provid giv"
+)
 _PASSIVE = "proposed presented introduced developed"
 # A sentence with one of these states the paper's contribution; it outranks any other cue.
 # All cues are matched against the lower-cased sentence.
 _STRONG = _cues(
-    (rf"\bwe (?:have |then |further |also |here |now |first |\w+ly )*{_MAKE}", 4, "we"),
-    (rf"\bwe\b[^.;]{{0,80}}?\b(?:to|and) {_MAKE}", 3, "we"),
+    (
+        rf"\bwe (?:have |then |further |also |here |now |first |\w+ly )*{_MAKE}",
+        4,
+        "we",
+        _MAKE_TEXTS,
+    ),
+    (rf"\bwe\b[^.;]{{0,80}}?\b(?:to|and) {_MAKE}", 3, "we", _MAKE_TEXTS),
     (
         rf"\b(?:this|the present|the current|these) (?:\w+ )?{_WORK}s?,? (?:\w+ly )?"
         r"(?!was\b|has\b|is\b|as\b)(?:\w+(?:s|ed)\b|aims? to|seeks? to|is (?:devoted|dedicated)"
@@ -173,7 +190,8 @@ _CONTRIBUTION = _cues(
     (rf"\bin this (?:\w+ )?{_WORK}\b", 2, "this"),
     (r"\bhere,? we\b", 2, "here"),
     (r"\bwe (?:also |then |further |\w+ly )*(?:show|prove|derive|obtain|demonstrate|find|"
-     r"discover|establish)", 3, "we"),
+     r"discover|establish)", 3, "we",
+     "show prove derive obtain demonstrate find discover establish"),
     (r"\bit is (?:\w+ly )?(?:shown|proved|proven|demonstrated|found)\b(?! by)", 2,
      "shown proved proven demonstrated found"),
     (r"\bwe (?:have |then |also |further |\w+ly )*(?:stud(?:y|ied)|investigat|examin|explor|"
@@ -205,7 +223,7 @@ _RESULT = _cues(
      r"(?:show|demonstrate|indicate|reveal|suggest|confirm|verify|validate|prove)", 3,
      "result results experiment experiments evaluation evaluations simulation simulations "
      "analysis analyses findings"),
-    (r"\bwe\b[^.;]{0,80}?\b(?:find|found|observe|show|demonstrate)d? that\b", 2, "we"),
+    (r"\bwe\b[^.;]{0,80}?\b(?:find|found|observe|show|demonstrate)d? that\b", 2, "we", " that"),
     (r"\bachiev|\bimprov|\breduc|\bspeed-?up|\bfaster\b|\bgains?\b|\bboost", 1,
      "achieve achieves achieved achieving improve improves improved improving improvement "
      "improvements reduce reduces reduced reducing reduction reductions speedup speed faster "
@@ -242,6 +260,8 @@ _BOILERPLATE = re.compile(
     r"|\bwe (?:\w+ )?(?:release|open-source|make (?:our|the) [\w\s]{1,30}available)"
     r"|\bfuture (?:work|research|directions)\b|\baccepted (?:at|to|for|by)\b"
 )
+# Every match of _BOILERPLATE holds one of these.
+_BOILERPLATE_TEXTS = ("github", "available", "release", "open-source", "future", "accepted")
 _LABEL = re.compile(
     r"^(background|context|motivation|introduction|purpose|objectives?|aims?|goals?|methods?|"
     r"methodology|approach|design|materials and methods|results?|main results|findings|"
@@ -306,7 +326,13 @@ class _Scored:
 
 
 def _score(cues: _Cues, text: str, words: frozenset[str]) -> float:
-    return sum(w for rx, w, triggers in cues if not words.isdisjoint(triggers) and rx.search(text))
+    return sum(
+        w
+        for rx, w, triggers, needs in cues
+        if not words.isdisjoint(triggers)
+        and (not needs or any(n in text for n in needs))
+        and rx.search(text)
+    )
 
 
 def _scored(index: int, sentence: str) -> _Scored:
@@ -328,7 +354,11 @@ def _scored(index: int, sentence: str) -> _Scored:
         contribution -= 2
         result -= 2
     # Where the code lives is never the point, though "we present X, open-sourced at ..." is.
-    boilerplate = bool(_URL.search(lower)) or (strong == 0 and bool(_BOILERPLATE.search(lower)))
+    boilerplate = bool(_URL.search(lower)) or (
+        strong == 0
+        and any(n in lower for n in _BOILERPLATE_TEXTS)
+        and bool(_BOILERPLATE.search(lower))
+    )
     return _Scored(
         index,
         sentence,

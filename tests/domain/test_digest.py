@@ -4,17 +4,24 @@
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.announcements import announcements_between, arxiv_holidays
 from bot.domain.digest import (
+    _LENGTH_BONUS,
     DigestBuilder,
     DigestMessage,
     DigestOptions,
+    _acronym_of,
+    _choose_themes,
+    _contains,
     build_digest,
     explain_empty,
     relevance,
@@ -265,3 +272,75 @@ def test_a_primed_builder_builds_the_same_digests() -> None:
     for topic in topics:
         found = [p for p in day if matches(topic.query, p, now=NOW)]
         assert primed.build(topic, found, now=NOW) == DigestBuilder().build(topic, found, now=NOW)
+
+
+# --- shared work between digests ------------------------------------------------------------------
+
+
+def _reference_themes(df: dict[str, int], n: int, limit: int) -> list[tuple[str, ...]]:
+    """The choice of themes written plainly: every candidate scored and sorted."""
+    candidates = {k: c for k, c in df.items() if c >= (1 if n < 3 else 2)}
+    subsumed: set[str] = set()
+    for key, count in candidates.items():
+        parts = key.split()
+        if len(parts) < 2:
+            continue
+        for part in (" ".join(parts[:-1]), " ".join(parts[1:])):
+            if part in df and count >= 0.6 * df[part]:
+                subsumed.add(part)
+    scored = sorted(
+        (-c * math.log(1 + n / c) * _LENGTH_BONUS[min(2, k.count(" "))], k)
+        for k, c in candidates.items()
+        if k not in subsumed
+    )
+    chosen: list[tuple[str, ...]] = []
+    for _, key in scored:
+        phrase = tuple(key.split())
+        if any(_contains(o, phrase) or _contains(phrase, o) for o in chosen):
+            continue
+        if any(_acronym_of(phrase, o) or _acronym_of(o, phrase) for o in chosen):
+            continue
+        chosen.append(phrase)
+        if len(chosen) >= limit:
+            break
+    return chosen
+
+
+_THEME_WORDS = ["large", "language", "model", "llm", "lm", "graph", "neural", "network", "gnn"]
+
+
+@settings(max_examples=400)
+@given(
+    st.dictionaries(
+        st.lists(st.sampled_from(_THEME_WORDS), min_size=1, max_size=3).map(" ".join),
+        st.integers(min_value=1, max_value=12),
+        max_size=40,
+    ),
+    st.integers(min_value=1, max_value=12),
+    st.integers(min_value=1, max_value=5),
+)
+def test_themes_are_chosen_as_by_sorting_every_candidate(
+    df: dict[str, int], n: int, limit: int
+) -> None:
+    df = {k: min(c, n) for k, c in df.items()}
+    least = 1 if n < 3 else 2
+    by_length = [
+        {k: c for k, c in df.items() if c >= least and min(2, k.count(" ")) == words}
+        for words in (0, 1, 2)
+    ]
+    assert _choose_themes(by_length, n, limit) == _reference_themes(df, n, limit)
+
+
+def test_subscriptions_sharing_a_topic_share_the_work_but_not_their_names() -> None:
+    found = in_category("cs.CL")[:30]
+    builder = DigestBuilder()
+    one = builder.build(make_topic(1, "nlp", "language models", now=NOW), found, now=NOW)
+    # Another guild's copy of the topic, with the papers loaded again (equal, not the same).
+    again = [replace(p) for p in found]
+    other = builder.build(make_topic(2, "lm", "language models", now=NOW), again, now=NOW)
+    alone = DigestBuilder().build(make_topic(2, "lm", "language models", now=NOW), again, now=NOW)
+    assert other == alone
+    assert [e.paper for e in other.entries] == [e.paper for e in alone.entries]
+    assert other.entries[0].paper is again[found.index(one.entries[0].paper)]
+    assert one.messages[0].content.replace("nlp · ", "lm · ") == other.messages[0].content
+    assert one.messages[0].cards == other.messages[0].cards

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot.domain.keyphrases import (
     document_frequencies,
+    document_phrases,
     key_phrases,
     phrase_key,
     topic_summary_line,
@@ -194,3 +195,8 @@ def test_topic_summary_line() -> None:
 def test_a_capital_without_a_lower_case_form_keeps_its_spelling() -> None:
     # Mathematical italic capitals have no lower case: the spelling must survive the merge.
     assert key_phrases(["𝑨a"], limit=1) == ["𝑨a"]
+
+
+def test_the_phrases_of_one_document_are_what_document_frequencies_counts() -> None:
+    for abstract, _ in items()[:200]:
+        assert document_phrases(abstract) == frozenset(document_frequencies([abstract]))

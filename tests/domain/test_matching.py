@@ -38,17 +38,21 @@ def vocabulary() -> dict[str, tuple[str, ...]]:
     sample = rng.sample(papers(), 120)
     words: set[str] = set()
     bigrams: set[str] = set()
+    longer: set[str] = set()
     names: set[str] = set()
     for p in sample:
         title = tokenize(p.title)
         words.update(w for w in title + tokenize(p.abstract)[:40] if w.isalpha())
         bigrams.update(f"{a} {b}" for a, b in pairwise(title))
+        for k in (3, 5):  # phrases the batch matcher looks up whole, and longer ones
+            longer.update(" ".join(title[i : i + k]) for i in range(len(title) - k + 1))
         for author in p.authors[:2]:
             names.update(tokenize(author.name))
     return {
         "words": tuple(sorted(words)),
         "long": tuple(sorted(w for w in words if len(w) >= 6)),
         "bigrams": tuple(sorted(bigrams)),
+        "longer": tuple(sorted(longer)),
         "names": tuple(sorted(names)),
         "categories": tuple(sorted({c for p in papers() for c in p.categories})),
         "ids": tuple(p.arxiv_id or "" for p in sample[:10]),
@@ -63,6 +67,14 @@ def _leaf() -> st.SearchStrategy[str]:
         st.sampled_from(v["long"]).map(lambda w: f"{w[:4]}*"),
         st.tuples(st.sampled_from(["title", "abstract", "org"]), st.sampled_from(v["words"])).map(
             lambda fw: f"{fw[0]}:{fw[1]}"
+        ),
+        st.sampled_from(v["longer"]).map(lambda b: f'"{b}"'),
+        st.tuples(
+            st.sampled_from(["title", "abstract", "org"]),
+            st.sampled_from(v["bigrams"] + v["longer"]),
+        ).map(lambda fb: f'{fb[0]}:"{fb[1]}"'),
+        st.tuples(st.sampled_from(["title", "abstract", "author"]), st.sampled_from(v["long"])).map(
+            lambda fw: f"{fw[0]}:{fw[1][:4]}*"
         ),
         st.sampled_from(v["names"]).map(lambda n: f"author:{n}"),
         st.sampled_from(v["names"]).map(lambda n: f"author:{n[0]}"),
@@ -204,7 +216,15 @@ def test_owners_by_paper_inverts_the_result() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["author:h", "author:hinton", 'author:"g hinton"', "org:university", "title:model*"],
+    [
+        "author:h",
+        "author:hinton",
+        "author:wang",
+        'author:"g hinton"',
+        'author:"j m"',
+        "org:university",
+        "title:model*",
+    ],
 )
 def test_fields_and_initials_agree_with_the_reference(text: str) -> None:
     entries = [(0, parse_query(text, today=NOW.date()))]

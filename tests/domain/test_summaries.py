@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain import summaries
 from bot.domain.summaries import split_sentences, tldr
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "arxiv" / "rss_2024-11-28_all_archives.xml"
@@ -327,3 +329,44 @@ def test_tldr_never_exceeds_max_chars_and_never_raises(
     assert len(out) <= max_chars
     if not text.strip():
         assert out == ""
+
+
+# --- cheap tests before costly patterns ---------------------------------------------------
+
+_CUE_WORDS = [
+    "we", "We ", "here we ", "also ", "propose", "present", "introduce", "develop", "report",
+    "put forward", "give", "provide", "show", "find", "found", "that", "demonstrated that",
+    "establish", "to", "and", "code", "is", "are", "publicly", "available", "available at",
+    "released", "open-sourced", "open-source", "release", "github", "future work",
+    "accepted at", "data", "models", " ", ". ", "x", "ly ",
+]  # fmt: skip
+
+
+def _gated() -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    """The patterns that run only when the sentence holds one of their needed texts."""
+    cues = summaries._STRONG + summaries._CONTRIBUTION + summaries._RESULT + summaries._BACKGROUND
+    gated = [(rx, needs) for rx, _, _, needs in cues if needs]
+    gated.append((summaries._BOILERPLATE, summaries._BOILERPLATE_TEXTS))
+    return gated
+
+
+def _needed_texts_hold(sentences: list[str]) -> None:
+    # A needed text must be in every sentence its pattern matches, or skipping the pattern
+    # would change a TL;DR.
+    for sentence in sentences:
+        for rx, needs in _gated():
+            if rx.search(sentence):
+                assert any(n in sentence for n in needs), (rx.pattern, sentence)
+
+
+def test_needed_texts_are_in_every_fixture_sentence_their_pattern_matches() -> None:
+    assert len(_gated()) == 5
+    _needed_texts_hold([s.lower() for t in abstracts().values() for s in split_sentences(t)])
+
+
+@settings(max_examples=300)
+@given(st.lists(st.lists(st.sampled_from(_CUE_WORDS), max_size=25).map(" ".join), max_size=5))
+def test_needed_texts_are_in_every_made_up_sentence_their_pattern_matches(
+    sentences: list[str],
+) -> None:
+    _needed_texts_hold([s.lower() for s in sentences])

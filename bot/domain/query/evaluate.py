@@ -13,7 +13,9 @@ matcher runs on incoming papers:
 * ``author:`` compares names, not prose: no stemming (Andrews is not Andrew), the words of a
   phrase may come in any order within one author's name, and a one-letter word matches as an
   initial, either way round — ``author:"hinton g"`` finds "Geoffrey E. Hinton" and
-  ``author:"geoffrey hinton"`` finds "G. Hinton".
+  ``author:"geoffrey hinton"`` finds "G. Hinton". An initial in the name never stands in for
+  every full word typed, though: one of them must be a word of that name, so ``author:hinton``
+  does not find "H. Wang" (as the full-text and surname indexes of storage behave).
 * Dates compare the day (UTC) the paper was first published, else its last update, else when it
   entered the catalog; a paper with no date fails every date filter. Relative bounds
   (``since:7d``) count back from ``now``, so a saved topic keeps meaning "the last week".
@@ -96,6 +98,23 @@ def stem(word: str) -> str:
     return w
 
 
+class _Stems(dict[str, str]):
+    """:func:`stem` memoised (a pure function asked for every token of every paper, and the
+    vocabulary repeats); a plain dict lookup a token, emptied when it outgrows its bound."""
+
+    limit = 1 << 17
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        found = self[word] = stem(word)
+        return found
+
+
+_STEMS = _Stems()
+_stem_cached = _STEMS.__getitem__
+
+
 # --- the paper side -----------------------------------------------------------------------------
 
 
@@ -110,7 +129,7 @@ class _Segment:
 
 def _segment(text: str) -> _Segment:
     tokens = tuple(tokenize(text))
-    stems = tuple(stem(t) for t in tokens)
+    stems = tuple(map(_stem_cached, tokens))
     return _Segment(tokens, stems, frozenset(stems))
 
 
@@ -163,7 +182,9 @@ def _prepare(paper: Paper) -> PreparedPaper:
     )
 
 
-_prepare_cached = lru_cache(maxsize=1024)(_prepare)
+# A whole announcement day (arXiv: about 1,500 papers) fits, so a tick's matching
+# (bot.domain.matching) and the digests built from its result prepare each paper once.
+_prepare_cached = lru_cache(maxsize=2048)(_prepare)
 
 
 def prepare(paper: Paper) -> PreparedPaper:
@@ -186,13 +207,23 @@ def _name_word(word: str, token: str) -> bool:
     return len(token) == 1 and word.startswith(token)
 
 
+def _names(words: tuple[str, ...], tokens: tuple[str, ...]) -> bool:
+    """Whether ``words`` name the author whose name has ``tokens``: each word meets a word of
+    the name (itself, or an initial either way round), and when any word is a full word, one of
+    the full words is a word of the name outright (an initial never stands for them all)."""
+    if not all(any(_name_word(w, t) for t in tokens) for w in words):
+        return False
+    full = [w for w in words if len(w) > 1]
+    return not full or any(w in tokens for w in full)
+
+
 def _term(term: Term, doc: PreparedPaper) -> bool:
     segments = doc.segments(term.field)
     p = term.text
     if term.field == "author":
         if term.prefix:
             return any(t.startswith(p) for seg in segments for t in seg.tokens)
-        return any(_name_word(p, t) for seg in segments for t in seg.tokens)
+        return any(_names((p,), seg.tokens) for seg in segments)
     if term.prefix:
         return any(
             t.startswith(p) or s.startswith(p)
@@ -206,9 +237,7 @@ def _term(term: Term, doc: PreparedPaper) -> bool:
 def _phrase(phrase: Phrase, doc: PreparedPaper) -> bool:
     segments = doc.segments(phrase.field)
     if phrase.field == "author":
-        return any(
-            all(any(_name_word(w, t) for t in seg.tokens) for w in phrase.words) for seg in segments
-        )
+        return any(_names(phrase.words, seg.tokens) for seg in segments)
     target = tuple(stem(w) for w in phrase.words)
     k = len(target)
     for seg in segments:

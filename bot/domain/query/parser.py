@@ -220,9 +220,39 @@ def _clean_with_positions(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
+def _cleaned_char(c: str) -> str:
+    """What :func:`_clean_with_positions` makes of one character other than printable ASCII."""
+    if c.isascii():
+        return " "  # a control character
+    if _is_dropped(c):
+        return ""
+    if unicodedata.category(c) == "Cc" or c.isspace():
+        return " "
+    if c in _QUOTES:
+        return '"'
+    return unicodedata.normalize("NFKC", c)
+
+
+# Characters other than printable ASCII, and what each becomes (memoised: text repeats them).
+_UNUSUAL = re.compile(r"[^\x20-\x7e]")
+_CLEANED: dict[str, str] = {}
+
+
+def _clean_match(m: re.Match[str]) -> str:
+    c = m.group()
+    found = _CLEANED.get(c)
+    if found is None:
+        found = _cleaned_char(c)
+        if len(_CLEANED) < 50_000:
+            _CLEANED[c] = found
+    return found
+
+
 def clean_text(text: str) -> str:
     """``text`` with invisible characters removed, controls as spaces and NFKC applied."""
-    return _clean_with_positions(text)[0]
+    # The same per-character rule as _clean_with_positions, but printable ASCII (nearly all
+    # of an abstract) is left to the regex engine instead of a Python loop.
+    return _UNUSUAL.sub(_clean_match, text)
 
 
 _ASCII_WORD = re.compile(r"[a-z0-9]+")

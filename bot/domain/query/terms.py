@@ -8,8 +8,10 @@ Keys are stems (``model`` for "models"), surface tokens, or prefix markers endin
 (``transform*`` is hit by any key starting with ``transform``). Covers are built as:
 
 * a word: its stem; a prefix: its marker; a phrase: the cover of its most selective word;
-* ``author:`` words compare unstemmed with initials (see :mod:`.evaluate`), so ``geoffrey`` is
-  covered by ``{geoffrey, g}`` and a lone initial ``g`` by ``{g*}``;
+* ``author:`` words compare unstemmed with initials (see :mod:`.evaluate`): a full word alone
+  must be in the name (``hinton`` is covered by ``{hinton}``), a lone initial ``g`` by ``{g*}``;
+  in a name, a word by itself or its initial (``{geoffrey, g}``), or the full words together
+  (one of them is in the name: ``{geoffrey, hinton}``), whichever is rarer;
 * ``And``: the cheapest cover among its children that have one (one required part suffices);
 * ``Or``: the union of its children's covers, or none if any child has none;
 * ``Not``: none (an exclusion never proves a paper contains anything).
@@ -57,9 +59,15 @@ def _cover(node: Node, cost: Callable[[frozenset[str]], int]) -> frozenset[str] 
     if isinstance(node, Term):
         if node.prefix:
             return frozenset({f"{node.text}*"})
+        if node.field == "author" and len(node.text) > 1:
+            return frozenset({node.text})  # a full word alone: the name has it
         return _word_cover(node.text, node.field)
     if isinstance(node, Phrase):
         options = [_word_cover(w, node.field) for w in node.words]
+        if node.field == "author":
+            full = frozenset(w for w in node.words if len(w) > 1)
+            if full:  # one of the full words is a word of the name
+                options.append(full)
         return min(options, key=cost)
     if isinstance(node, Not):
         return None

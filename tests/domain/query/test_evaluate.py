@@ -184,6 +184,23 @@ def test_author_initial_in_the_paper_matches_a_full_name_in_the_query() -> None:
 
 
 @pytest.mark.parametrize(
+    ("query", "name", "expected"),
+    [
+        # An initial in the name never stands for every full word typed (as in storage, where
+        # a word alone must be in the authors column and a name needs its surname).
+        ("author:hinton", "H. Wang", False),
+        ('author:"geoffrey hinton"', "H. G. Wang", False),
+        ('author:"geoffrey hinton"', "Geoffrey H. Wang", True),  # one full word is there
+        ("author:hinton", "Hinton, G.", True),
+        ('author:"g h"', "Geoffrey Hinton", True),  # initials only: each starts a word
+        ('author:"g h"', "G. Wang", False),
+    ],
+)
+def test_a_full_word_is_in_the_name_itself(query: str, name: str, expected: bool) -> None:
+    assert hit(query, Paper(title="x", authors=(Author(name),))) is expected
+
+
+@pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("cat:cs.CL", True),

@@ -26,6 +26,7 @@ from bot.domain.query import (
     parse_query,
     tokenize,
 )
+from bot.domain.query.parser import _clean_with_positions, clean_text
 
 TODAY = date(2024, 11, 28)
 NOW = datetime(2024, 11, 28, 12, tzinfo=UTC)
@@ -163,3 +164,20 @@ def test_tokens_are_folded_alphanumeric_runs(text: str) -> None:
     for token in tokenize(text):
         assert token and all(c.isalnum() for c in token)
         assert tokenize(token) == [token]
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(NASTY),
+            st.sampled_from(PARTS),
+            st.characters(exclude_categories=()),  # any code point: surrogates, controls too
+            st.text(max_size=5),
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_clean_text_is_the_positions_cleaner_without_positions(text: str) -> None:
+    # clean_text leaves printable ASCII to the regex engine; the character rule is the same.
+    assert clean_text(text) == _clean_with_positions(text)[0]

@@ -45,10 +45,11 @@ def cover(text: str, df: dict[str, int] | None = None) -> frozenset[str] | None:
         ("the transformer", {"transformer"}),  # a stop-word is a poor choice
         ("the", {"the"}),  # ...but the only one here
         ("title:graph", {"graph"}),
-        ("author:hinton", {"hinton", "h"}),  # "h" covers papers that say "H. Smith"
+        ("author:hinton", {"hinton"}),  # a full word alone is in the name itself
         ("author:g", {"g*"}),  # an initial matches any name starting with it
         ("author:hin*", {"hin*"}),
-        ('author:"hinton g"', {"hinton", "h"}),
+        ('author:"hinton g"', {"hinton"}),  # the one full word is in the name itself
+        ('author:"geoffrey hinton"', {"geoffrey", "hinton"}),  # one of them is
         ("transformer cat:cs.CL", {"transformer"}),
     ],
 )
