@@ -28,7 +28,6 @@ import logging
 import math
 import re
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,7 +41,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.elements import BindParameter, TextClause
 
 from bot.domain.categories import ARCHIVES, is_category
-from bot.domain.papers import fold
 from bot.domain.query import (
     And,
     AnyOf,
@@ -62,7 +60,7 @@ from bot.domain.query import (
     stem,
     tokenize,
 )
-from bot.domain.search import ResultSlice, SearchHit
+from bot.domain.search import ResultSlice, SearchHit, distinctive_words, surname_forms
 from storage.catalog import SqlCatalog
 from storage.types import UTCDateTime
 
@@ -109,13 +107,6 @@ TIMEOUT_SECONDS = 5.0
 """A search running longer is stopped and reported as too broad."""
 PROGRESS_STEPS = 10_000
 """SQLite checks the time limit every this many virtual-machine steps."""
-
-# similar(): how many of a paper's words are considered and used, and how common they may be.
-SIMILAR_CANDIDATES = 40
-SIMILAR_TERMS = 10
-SIMILAR_TITLE_WEIGHT = 3
-SIMILAR_MAX_DF = 2_000  # and at most 20% of the catalog
-SIMILAR_DF_BUDGET = 4_000  # the summed document frequency of the words used bounds the work
 
 _CACHE_SECONDS = 600.0
 _CACHE_MAX = 20_000
@@ -370,17 +361,9 @@ def _author_sql(sql: _Sql, words: Sequence[str], alias: str = "pa") -> str:
 
 
 def _surnames(words: Sequence[str], typed: str = "") -> list[str]:
-    """What the surname of an author named by ``words`` may be stored as: any word of two
-    letters or more, two neighbours joined as in O'Brien or Ruiz-Diaz, and each chunk of the
-    name as typed (``typed``)."""
-    found = {w for w in words if len(w) > 1}
-    for a, b in pairwise(words):
-        found.update((f"{a}'{b}", f"{a}-{b}", f"{a}\u2019{b}"))
-    for chunk in fold(typed).split():
-        core = chunk.strip(".,;:()[]\"'")
-        if len(core) > 1:
-            found.add(core)
-    return sorted(found)
+    """What the surname of an author named by ``words`` may be stored as
+    (:func:`bot.domain.search.surname_forms`), in a stable order for the query."""
+    return sorted(surname_forms(words, typed))
 
 
 def _author_ids_sql(sql: _Sql, words: Sequence[str], typed: str = "") -> str:
@@ -857,34 +840,12 @@ class _Backend:
         self, conn: Connection, paper_id: int, title: str, abstract: str, limit: int
     ) -> _Found:
         """An OR of the paper's most distinctive words, ranked like any search."""
-        weights: Counter[str] = Counter()
-        for text_, weight in ((title, SIMILAR_TITLE_WEIGHT), (abstract, 1)):
-            for w in tokenize(text_):
-                if len(w) > 2 and not is_stopword(w) and not w.isdigit():
-                    weights[w] += weight
-        candidates = [w for w, _ in weights.most_common(SIMILAR_CANDIDATES)]
-        if not candidates:
-            return _Found([], 0)
-        n_papers = max(2, self.paper_count(conn))
-        max_df = max(20, min(SIMILAR_MAX_DF, n_papers // 5))
-        df = self.word_df(conn, candidates, max_df)
-        scored = []
-        for w in candidates:
-            d = df.get(w, 0)
-            if d < 2 or d >= max_df:
-                continue  # only this paper has it, or too common to tell papers apart
-            idf = math.log((n_papers - d + 0.5) / (d + 0.5) + 1.0)
-            scored.append((weights[w] * idf, d, w))
-        scored.sort(key=lambda t: (-t[0], t[1], t[2]))
-        chosen: list[str] = []
-        budget = 0
-        for _, d, w in scored:
-            if len(chosen) >= SIMILAR_TERMS:
-                break
-            if chosen and budget + d > SIMILAR_DF_BUDGET:
-                continue
-            chosen.append(w)
-            budget += d
+        chosen = distinctive_words(
+            title,
+            abstract,
+            self.paper_count(conn),
+            lambda words, max_df: self.word_df(conn, list(words), max_df),
+        )
         if not chosen:
             return _Found([], 0)
         terms = tuple(Term(w) for w in chosen)

@@ -8,7 +8,9 @@ answers each kind of query, ranks the results and counts them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
@@ -18,11 +20,61 @@ from bot.domain.catalog import Catalog
 from bot.domain.categories import ARCHIVES, is_category, normalise_category
 from bot.domain.lookups import find_paper
 from bot.domain.papers import Paper, fold, surname
-from bot.domain.query import Query, QueryError, parse_query, tokenize
+from bot.domain.query import Query, QueryError, is_stopword, parse_query, tokenize
 
 MAX_PAGE_SIZE = 50
 MAX_SIMILAR = 50
 MAX_AUTHOR_NAME = 200
+
+# Similar papers: an OR of the paper's most distinctive words (distinctive_words), ranked like any
+# search by each backend.
+SIMILAR_CANDIDATES = 40
+SIMILAR_TERMS = 10
+SIMILAR_TITLE_WEIGHT = 3
+SIMILAR_MAX_DF = 2_000  # and at most 20% of the catalog
+SIMILAR_DF_BUDGET = 4_000  # the summed document frequency of the words used bounds the work
+
+
+def distinctive_words(
+    title: str,
+    abstract: str,
+    n_papers: int,
+    doc_freqs: Callable[[Sequence[str], int], Mapping[str, int]],
+) -> list[str]:
+    """The words a search for papers similar to this one uses: its frequent words (title words
+    count three times), ranked by weight times idf, leaving out the words only this paper has or
+    too common to tell papers apart, within a budget of summed document frequencies.
+    ``doc_freqs(words, max_df)`` gives the backend's document frequency of each word (words at or
+    above ``max_df`` may be reported as anything from ``max_df`` up, or left out)."""
+    weights: Counter[str] = Counter()
+    for text_, weight in ((title, SIMILAR_TITLE_WEIGHT), (abstract, 1)):
+        for w in tokenize(text_):
+            if len(w) > 2 and not is_stopword(w) and not w.isdigit():
+                weights[w] += weight
+    candidates = [w for w, _ in weights.most_common(SIMILAR_CANDIDATES)]
+    if not candidates:
+        return []
+    n_papers = max(2, n_papers)
+    max_df = max(20, min(SIMILAR_MAX_DF, n_papers // 5))
+    df = doc_freqs(candidates, max_df)
+    scored = []
+    for w in candidates:
+        d = df.get(w, 0)
+        if d < 2 or d >= max_df:
+            continue  # only this paper has it, or too common to tell papers apart
+        idf = math.log((n_papers - d + 0.5) / (d + 0.5) + 1.0)
+        scored.append((weights[w] * idf, d, w))
+    scored.sort(key=lambda t: (-t[0], t[1], t[2]))
+    chosen: list[str] = []
+    budget = 0
+    for _, d, w in scored:
+        if len(chosen) >= SIMILAR_TERMS:
+            break
+        if chosen and budget + d > SIMILAR_DF_BUDGET:
+            continue
+        chosen.append(w)
+        budget += d
+    return chosen
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +195,7 @@ def _name_word(word: str, token: str) -> bool:
     return len(token) == 1 and word.startswith(token)
 
 
-def _surname_forms(words: Sequence[str], typed: str) -> set[str]:
+def surname_forms(words: Sequence[str], typed: str) -> set[str]:
     """What the surname of the author named by ``words`` (typed as ``typed``) may be, folded:
     any word of two letters or more, two neighbours joined (O'Brien, Ruiz-Diaz), each chunk as
     typed. The same forms storage looks up in its surname index."""
@@ -168,7 +220,7 @@ def matched_author(names: Sequence[str], name: str) -> int | None:
     words = tokenize(name)
     if not words:
         return None
-    surnames = _surname_forms(words, name)
+    surnames = surname_forms(words, name)
     best: tuple[int, int, int] | None = None  # (all words, by surname, words matched)
     best_at: int | None = None
     for i, author in enumerate(names):

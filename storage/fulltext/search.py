@@ -17,8 +17,7 @@ import logging
 import math
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -27,8 +26,8 @@ import tantivy
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.domain.query import Or, Query, QueryError, Term, is_stopword, tokenize
-from bot.domain.search import ResultSlice, SearchHit
+from bot.domain.query import Or, Query, QueryError, Term
+from bot.domain.search import ResultSlice, SearchHit, distinctive_words
 from storage.catalog import SqlCatalog
 from storage.fulltext.compile import Compiled, QueryCompiler
 from storage.fulltext.index import (
@@ -45,11 +44,6 @@ from storage.fulltext.index import (
     update_index,
 )
 from storage.search import (
-    SIMILAR_CANDIDATES,
-    SIMILAR_DF_BUDGET,
-    SIMILAR_MAX_DF,
-    SIMILAR_TERMS,
-    SIMILAR_TITLE_WEIGHT,
     SqlSearch,
     _author_ids_sql,
     _query_error,
@@ -369,32 +363,15 @@ def _distinctive_words(searcher: tantivy.Searcher, title: str, abstract: str) ->
     """The words :meth:`SqlSearch.similar` would search for, with the index's document
     frequencies (the largest over title, authors and abstract: a lower bound of the papers
     holding the word anywhere)."""
-    weights: Counter[str] = Counter()
-    for text_, weight in ((title, SIMILAR_TITLE_WEIGHT), (abstract, 1)):
-        for w in tokenize(text_):
-            if len(w) > 2 and not is_stopword(w) and not w.isdigit():
-                weights[w] += weight
-    candidates = [w for w, _ in weights.most_common(SIMILAR_CANDIDATES)]
-    n_papers = max(2, searcher.num_docs)
-    max_df = max(20, min(SIMILAR_MAX_DF, n_papers // 5))
-    scored = []
-    for w in candidates:
-        d = 0
-        for field in ("title", "abstract", "author"):
-            for token in analyze(field, w)[:1]:
-                d = max(d, searcher.doc_freq(field, token))
-        if d < 2 or d >= max_df:
-            continue  # only this paper has it, or too common to tell papers apart
-        idf = math.log((n_papers - d + 0.5) / (d + 0.5) + 1.0)
-        scored.append((weights[w] * idf, d, w))
-    scored.sort(key=lambda t: (-t[0], t[1], t[2]))
-    chosen: list[str] = []
-    budget = 0
-    for _, d, w in scored:
-        if len(chosen) >= SIMILAR_TERMS:
-            break
-        if chosen and budget + d > SIMILAR_DF_BUDGET:
-            continue
-        chosen.append(w)
-        budget += d
-    return chosen
+
+    def doc_freqs(words: Sequence[str], max_df: int) -> dict[str, int]:
+        df: dict[str, int] = {}
+        for w in words:
+            d = 0
+            for field in ("title", "abstract", "author"):
+                for token in analyze(field, w)[:1]:
+                    d = max(d, searcher.doc_freq(field, token))
+            df[w] = d
+        return df
+
+    return distinctive_words(title, abstract, searcher.num_docs, doc_freqs)
