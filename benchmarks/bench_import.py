@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import statistics
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -128,8 +130,12 @@ def sqlite_import_worker(corpus_path: str, database: str) -> dict[str, Any]:
     engine = _fresh_sqlite(db)
     catalog = SqlCatalog(engine)
     rss_before = rss_mb()
+    load_before = _load_1min()
+    writer_cpu = time.thread_time()
     with measure() as m:
         run = import_file(catalog, Path(corpus_path))
+    writer_cpu = time.thread_time() - writer_cpu
+    load_after = _load_1min()
     peak = peak_rss_mb()
     with engine.connect() as conn:
         papers = conn.exec_driver_sql("SELECT count(*) FROM papers").scalar_one()
@@ -149,10 +155,21 @@ def sqlite_import_worker(corpus_path: str, database: str) -> dict[str, Any]:
         "cpu_s": round(m.cpu, 3),
         "papers_per_s": round(run.fetched / m.wall, 1),
         "cpu_us_per_paper": round(m.cpu / run.fetched * 1e6, 1),
+        # The storing thread (this one) apart from the others (parsing, WAL checkpoints).
+        "writer_cpu_us_per_paper": round(writer_cpu / run.fetched * 1e6, 1),
+        "other_threads_cpu_us_per_paper": round((m.cpu - writer_cpu) / run.fetched * 1e6, 1),
+        "load_1min_before_after": [load_before, load_after],
         "db_mb": round(size, 1),
         "rss_before_import_mb": None if rss_before is None else round(rss_before, 1),
         "peak_rss_mb": round(peak, 1),
     }
+
+
+def _load_1min() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def naive_import_worker(corpus_path: str, database: str, papers: int) -> dict[str, Any]:
@@ -404,6 +421,10 @@ def bench_sqlite_import(options: Options) -> dict[str, Any]:
                 "rate": fmt_rate(ours["papers_per_s"]),
                 "wall": f"{ours['wall_s']:.1f}s",
                 "cpu": f"{ours['cpu_us_per_paper']:.0f}us",
+                "writer": f"{ours['writer_cpu_us_per_paper']:.0f}us",
+                "load": "/".join(
+                    f"{x:.1f}" for x in ours["load_1min_before_after"] if x is not None
+                ),
                 "db": f"{ours['db_mb']:,.0f} MB",
                 "peak": f"{ours['peak_rss_mb']:.0f} MB",
                 "naive": fmt_rate(naive["papers_per_s"]),
@@ -421,12 +442,14 @@ def bench_sqlite_import(options: Options) -> dict[str, Any]:
             ("rate", "papers/s"),
             ("wall", "wall"),
             ("cpu", "CPU/paper"),
+            ("writer", "of which writer"),
             ("db", "database"),
             ("peak", "peak RSS"),
             ("naive", "naive"),
             ("vs_naive", "ours/naive"),
             ("floor", "raw floor"),
             ("vs_floor", "ours/floor"),
+            ("load", "load (1 min)"),
         ],
     )
     slowest = min(r["ours"]["papers_per_s"] for r in results)

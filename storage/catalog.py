@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cache
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.engine import Dialect
 
 from bot.domain.catalog import CatalogStats, ConditionalState, IngestRun, UpsertCounts
 from bot.domain.ingest import SkippedEntry
@@ -24,6 +40,7 @@ from bot.domain.papers import (
     surname,
     title_key,
 )
+from storage.db import WalCheckpointer, bulk_checkpoints
 from storage.models import (
     Base,
     IngestRunRow,
@@ -35,6 +52,8 @@ from storage.models import (
     SourceRow,
 )
 
+log = logging.getLogger(__name__)
+
 papers_t: Table = Base.metadata.tables[PaperRow.__tablename__]
 authors_t: Table = Base.metadata.tables[PaperAuthorRow.__tablename__]
 categories_t: Table = Base.metadata.tables[PaperCategoryRow.__tablename__]
@@ -45,6 +64,7 @@ ingest_runs_t: Table = Base.metadata.tables[IngestRunRow.__tablename__]
 
 # Bound parameters per statement stay well under SQLite's limit (32,766) and PostgreSQL's (65,535).
 _IN_CHUNK = 500
+_WRITE_IN_CHUNK = 5000
 _MAX_RUN_DETAILS = 200
 
 
@@ -74,17 +94,6 @@ def _is_derived_key(key: str) -> bool:
 
 def _comparable(paper: Paper) -> Paper:
     return replace(paper, announce_type=None)
-
-
-def _fold(text: str) -> str:
-    """:func:`fold`, answered without Unicode decomposition for ASCII text (most names).
-
-    For ASCII, NFKD changes nothing, there are no combining marks and casefold() is lower(), so
-    the result is the same.
-    """
-    if text.isascii():
-        return " ".join(text.lower().split())
-    return fold(text)
 
 
 # The rows the write path builds, as tuples in these column orders (ids come from the database).
@@ -126,62 +135,149 @@ _CHILD_TABLES = (
 _VALUES_PER_INSERT = 9000
 _SQLITE_DEFAULT_MAX_VARIABLES = 999  # SQLite before 3.32, when the limit cannot be asked
 
+_Row = tuple[Any, ...]
 
-def _paper_row(paper: Paper, changed_at: Any) -> tuple[Any, ...]:
-    """A papers row in :data:`_PAPER_COLUMNS` order."""
-    names = paper.author_names
-    return (
+
+def _unbound(value: Any) -> Any:
+    return value
+
+
+class _Binders:
+    """The bind processors of the typed columns the write path fills, for one dialect.
+
+    ``UTCDateTime`` to naive UTC, booleans to 0/1 on SQLite: the values Core would bind, so rows
+    written through the driver are the rows ``conn.execute(insert(table), dicts)`` writes. Each
+    distinct datetime is bound once per memo (a paper's dates are its versions' dates).
+    """
+
+    def __init__(self, dialect: Dialect | None) -> None:
+        def processor(column: Any) -> Callable[[Any], Any]:
+            if dialect is None:
+                return _unbound
+            found = column.type.dialect_impl(dialect).bind_processor(dialect)
+            return found or _unbound
+
+        # Every datetime column of the write path is a UTCDateTime: one processor serves all.
+        self._datetime = processor(papers_t.c.published)
+        for column in (papers_t.c.updated, papers_t.c.changed_at, versions_t.c.submitted):
+            if not isinstance(column.type, type(papers_t.c.published.type)):
+                raise TypeError(f"{column} is not a {papers_t.c.published.type!r}")
+        self.flag = processor(categories_t.c.is_primary)
+
+    def datetime(self, value: datetime | None, memo: dict[Any, Any]) -> Any:
+        if value is None:
+            return None
+        done = memo.get(value)
+        if done is None:
+            done = memo[value] = self._datetime(value)
+        return done
+
+
+_UNBOUND = _Binders(None)
+
+
+class _Folds(dict[str, tuple[str, str]]):
+    """``name -> (folded name, folded surname)``, each name folded once (authors repeat)."""
+
+    def __missing__(self, name: str) -> tuple[str, str]:
+        value = self[name] = (fold(name), fold(surname(name))[:200])
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A new paper's rows, built ahead of its transaction (see :meth:`SqlCatalog.prepare`).
+
+    ``row`` is the papers row without its two timestamps; child rows leave out ``paper_id``.
+    Values are bound for the dialect they were built for.
+    """
+
+    paper: Paper
+    title_key: str
+    row: _Row
+    children: tuple[list[_Row], list[_Row], list[_Row], list[_Row]]
+
+
+def _build(
+    paper: Paper,
+    tkey: str,
+    binders: _Binders,
+    memo: dict[Any, Any],
+    folds: _Folds,
+) -> tuple[_Row, tuple[list[_Row], list[_Row], list[_Row], list[_Row]]]:
+    """The papers row (in :data:`_PAPER_COLUMNS` order, without ``changed_at``) and the child
+    rows (in their columns' order, without ``paper_id``) of ``paper``."""
+    bind_dt = binders.datetime
+    authors: list[_Row] = []
+    folded: list[str] = []
+    for pos, a in enumerate(paper.authors):
+        name = a.name
+        name_folded, surname_folded = folds[name]
+        folded.append(name_folded)
+        authors.append((pos, name, name_folded, surname_folded, "\n".join(a.affiliations)))
+    row = (
         paper.key,
         paper.arxiv_id,
         paper.version,
         paper.title,
         paper.abstract,
-        ", ".join(names),
-        " ".join([_fold(n) for n in names]),
+        ", ".join([a.name for a in paper.authors]),
+        " ".join(folded),
         "; ".join(paper.affiliations),
         paper.primary_category,
-        paper.published,
-        paper.updated,
+        bind_dt(paper.published, memo),
+        bind_dt(paper.updated, memo),
         paper.doi,
-        title_key(paper),
+        tkey,
         paper.journal_ref,
         paper.comment,
         paper.url,
         paper.pdf_url,
-        changed_at,
     )
+    flag = binders.flag
+    categories = [
+        (cat, _archive(cat), pos, flag(pos == 0))
+        for pos, cat in enumerate(dict.fromkeys(paper.categories))
+    ]
+    if len(paper.versions) == 1:
+        v = paper.versions[0]
+        versions = [(v.version, bind_dt(v.submitted, memo))]
+    else:
+        unique = {v.version: v for v in paper.versions}.values()
+        versions = [(v.version, bind_dt(v.submitted, memo)) for v in unique]
+    sources = [(src, pos) for pos, src in enumerate(dict.fromkeys(paper.sources))]
+    return row, (authors, categories, versions, sources)
 
 
-def _child_rows(items: list[tuple[int, Paper]]) -> tuple[list[tuple[Any, ...]], ...]:
-    """Rows of paper_authors, paper_categories, paper_versions and paper_sources."""
-    authors: list[tuple[Any, ...]] = []
-    categories: list[tuple[Any, ...]] = []
-    versions: list[tuple[Any, ...]] = []
-    sources: list[tuple[Any, ...]] = []
+def _paper_row(paper: Paper, changed_at: Any) -> _Row:
+    """A papers row in :data:`_PAPER_COLUMNS` order, values unbound (for Core)."""
+    row, _ = _build(paper, title_key(paper), _UNBOUND, {}, _Folds())
+    return (*row, changed_at)
+
+
+def _child_rows(items: list[tuple[int, Paper]]) -> tuple[list[_Row], ...]:
+    """Rows of paper_authors, paper_categories, paper_versions and paper_sources (unbound)."""
+    out: tuple[list[_Row], ...] = ([], [], [], [])
+    folds = _Folds()
     for pid, p in items:
-        for pos, a in enumerate(p.authors):
-            name = a.name
-            authors.append(
-                (
-                    pid,
-                    pos,
-                    name,
-                    _fold(name),
-                    _fold(surname(name))[:200],
-                    "\n".join(a.affiliations),
-                )
-            )
-        for pos, cat in enumerate(dict.fromkeys(p.categories)):
-            categories.append((pid, cat, _archive(cat), pos, pos == 0))
-        if len(p.versions) == 1:
-            v = p.versions[0]
-            versions.append((pid, v.version, v.submitted))
-        else:
-            for v in {v.version: v for v in p.versions}.values():
-                versions.append((pid, v.version, v.submitted))
-        for pos, src in enumerate(dict.fromkeys(p.sources)):
-            sources.append((pid, src, pos))
-    return authors, categories, versions, sources
+        _, children = _build(p, "", _UNBOUND, {}, folds)
+        for rows, new in zip(out, children, strict=True):
+            rows.extend([(pid, *r) for r in new])
+    return out
+
+
+class PreparedPapers(list[Paper]):
+    """Papers with their rows built ahead: what :meth:`SqlCatalog.prepare` returns.
+
+    A plain list of papers to anything else; :meth:`SqlCatalog.upsert` uses the rows built for a
+    paper when that very paper is inserted as it is (not merged with another record first).
+    """
+
+    __slots__ = ("prepared",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.prepared: dict[int, _Prepared] = {}
 
 
 def _statement_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -200,6 +296,38 @@ def _statement_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         start += step
 
 
+# The write path's queries, built once: values go in as expanding parameters. (A statement
+# built per call with col.in_(values) keeps the values in a reference cycle until the garbage
+# collector runs, which an import holds off.)
+_OWNER_QUERIES = {
+    (column, derived_only): select(papers_t.c.key, papers_t.c[column])
+    .where(papers_t.c[column].in_(bindparam("values", expanding=True)))
+    .where(papers_t.c.key.like("t:%") if derived_only else true())
+    for column in ("doi", "title_key")
+    for derived_only in (False, True)
+}
+_PAPERS_BY_KEY = select(papers_t).where(papers_t.c.key.in_(bindparam("keys", expanding=True)))
+_CHILD_QUERIES = tuple(
+    select(table)
+    .where(table.c.paper_id.in_(bindparam("ids", expanding=True)))
+    .order_by(table.c.paper_id, table.c[order])
+    for table, order in (
+        (authors_t, "position"),
+        (categories_t, "position"),
+        (versions_t, "version"),
+        (sources_t, "position"),
+    )
+)
+
+
+def _in_chunk(conn: Connection) -> int:
+    """Values per IN list on the write path: 500, and on SQLite up to a whole batch when its limit
+    on bound values allows (fewer statements, each one a hand-over of the GIL and back)."""
+    if conn.dialect.name == "sqlite":
+        return max(1, min(_WRITE_IN_CHUNK, _max_variables(conn) // 2))
+    return _IN_CHUNK
+
+
 def _max_variables(conn: Connection) -> int:
     """SQLite's limit on bound values per statement."""
     driver = conn.connection.driver_connection
@@ -210,82 +338,280 @@ def _max_variables(conn: Connection) -> int:
 
 
 class _Rows:
-    """Row tuples written through the driver, values bound the way Core binds them.
+    """Bound row tuples written through the driver: what goes is Core's per-row parameter handling.
 
-    Each column's own bind processor (``UTCDateTime`` to naive UTC, booleans to 0/1 on SQLite)
-    runs on the values, so the stored rows are what ``conn.execute(insert(table), dicts)`` stores;
-    what goes is Core's per-row parameter handling. On SQLite the rows go in multi-row INSERTs, on
-    PostgreSQL through COPY. ``prebound`` columns arrive bound. ``memo`` is shared by the writers
-    of one batch: a paper's dates are its versions' dates, and each distinct value is bound once.
+    On SQLite the rows go in multi-row INSERTs, on PostgreSQL through COPY. Rows arrive bound
+    (see :class:`_Binders`).
     """
 
-    def __init__(
-        self,
-        conn: Connection,
-        table: Table,
-        columns: tuple[str, ...],
-        memo: dict[Any, Any],
-        prebound: tuple[str, ...] = (),
-    ) -> None:
-        dialect = conn.dialect
+    def __init__(self, dialect: Dialect, table: str, columns: tuple[str, ...]) -> None:
         quote = dialect.identifier_preparer.quote
         self.sqlite = dialect.name == "sqlite"
-        names = f"{quote(table.name)} ({', '.join(quote(c) for c in columns)})"
+        names = f"{quote(table)} ({', '.join(quote(c) for c in columns)})"
         self.head = f"INSERT INTO {names} VALUES "
         self.copy = f"COPY {names} FROM STDIN"
         self.width = len(columns)
         self.one = "(" + ", ".join("?" * self.width) + ")"
-        self.memo = memo
-        self.processors = []
-        for i, name in enumerate(columns):
-            column_type = table.c[name].type
-            processor = column_type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None and name not in prebound:
-                self.processors.append((i, repr(column_type), processor))
 
-    def bind(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        if not self.processors:
-            return rows
-        memo = self.memo
-        bound = []
-        for row in rows:
-            values = list(row)
-            for i, type_key, processor in self.processors:
-                value = values[i]
-                if value is not None:
-                    key = (type_key, value)
-                    done = memo.get(key)
-                    if done is None:
-                        done = memo[key] = processor(value)
-                    values[i] = done
-            bound.append(tuple(values))
-        return bound
-
-    def insert(
-        self, conn: Connection, rows: list[tuple[Any, ...]], returning: str | None = None
-    ) -> list[Any]:
-        """Write ``rows``; on SQLite, the RETURNING rows when ``returning`` names columns."""
-        out: list[Any] = []
+    def insert(self, conn: Connection, rows: list[_Row]) -> None:
         if not rows:
-            return out
+            return
         if not self.sqlite:
-            if returning:
-                raise ValueError("COPY returns no rows")
             driver: Any = conn.connection.driver_connection  # psycopg, in this transaction
             cursor = driver.cursor()
             with cursor, cursor.copy(self.copy) as copy:
-                for row in self.bind(rows):
+                for row in rows:
                     copy.write_row(row)
-            return out
+            return
         per_statement = max(1, min(_VALUES_PER_INSERT, _max_variables(conn)) // self.width)
-        tail = f" RETURNING {returning}" if returning else ""
-        for chunk in _statement_chunks(self.bind(rows), per_statement):
-            sql = self.head + ", ".join([self.one] * len(chunk)) + tail
-            params = tuple([v for row in chunk for v in row])
-            result = conn.exec_driver_sql(sql, params)
-            if returning:
-                out.extend(result.fetchall())
-        return out
+        for chunk in _statement_chunks(rows, per_statement):
+            sql = self.head + ", ".join([self.one] * len(chunk))
+            conn.exec_driver_sql(sql, tuple([v for row in chunk for v in row]))
+
+
+# FTS5 settings while a bulk load writes (SQLite), and the defaults they go back to. hashsize:
+# pending index data FTS5 keeps in memory before writing a segment (default 1 MiB, a sixth of a
+# 5,000-paper batch), so a batch becomes one segment instead of six; automerge: segments of a
+# level merged at once (default 4), so each entry is rewritten by fewer merges. Either only
+# changes how the index is laid out in its segments, never what it holds or answers; together
+# they take about a quarter off the cost of indexing a paper. Going back to automerge 4 lets
+# later writes merge what the load left, as FTS5 does after any write.
+_BULK_FTS = {"hashsize": 16 * 1024 * 1024, "automerge": 16}
+_DEFAULT_FTS = {"hashsize": 1024 * 1024, "automerge": 4}
+_FTS_TABLE = "papers_fts"
+
+
+def _set_fts(conn: Connection, settings: dict[str, int]) -> None:
+    with conn.begin():
+        SqlCatalog._begin_write(conn)
+        for name, value in settings.items():
+            conn.exec_driver_sql(
+                f"INSERT INTO {_FTS_TABLE}({_FTS_TABLE}, rank) VALUES (?, ?)", (name, value)
+            )
+
+
+@contextmanager
+def _bulk_fts_settings(conn: Connection) -> Iterator[None]:
+    """:data:`_BULK_FTS` while a bulk load writes on ``conn`` (SQLite), then the settings before
+    it (FTS5's defaults when none were set, or when an interrupted load left its own)."""
+    if conn.dialect.name != "sqlite" or conn.dialect.driver != "pysqlite":
+        yield
+        return
+    with conn.begin():
+        found = conn.exec_driver_sql(f"SELECT k, v FROM {_FTS_TABLE}_config").all()
+    current = {str(k): v for k, v in found}
+    before = {
+        name: int(current[name])
+        if isinstance(current.get(name), int) and current[name] != _BULK_FTS[name]
+        else default
+        for name, default in _DEFAULT_FTS.items()
+    }
+    _set_fts(conn, _BULK_FTS)
+    try:
+        yield
+    finally:
+        try:
+            _set_fts(conn, before)
+        except Exception:  # the load's own error, if any, is the one to see
+            log.warning("could not restore the full-text index settings %s", before, exc_info=True)
+
+
+# A temporary table (this connection's only, in a temporary file: _temp_on_disk) that a bulk
+# load's new papers pass through on SQLite, so each batch reaches papers, and its full-text
+# trigger, in one statement. Columns without a type keep the values as bound until they land in
+# papers.
+_STAGE = "paperbot_bulk_papers"
+
+
+@contextmanager
+def _staging_table(conn: Connection) -> Iterator[bool]:
+    if conn.dialect.name != "sqlite" or conn.dialect.driver != "pysqlite":
+        yield False
+        return
+    driver: Any = conn.connection.driver_connection
+    columns = ", ".join(("id", *_PAPER_COLUMNS, "added_at"))
+    driver.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ({columns})")
+    try:
+        yield True
+    finally:
+        driver.execute(f"DROP TABLE IF EXISTS temp.{_STAGE}")
+
+
+# Secondary indexes that a bulk load into an empty or small catalog drops, and creates again at
+# its end (SQLite): one sort per index instead of a random insert per row, which touched pages
+# all over each index in every batch and made each commit rewrite them into the WAL (the cost
+# that grew with the catalog). None of them is read by the load itself: the alias lookups use
+# the key, DOI and title_key indexes, which stay, as do the unique constraints. The statements
+# are the migrations' own (tests/storage check them against a freshly migrated database); an
+# index whose definition in the database differs is left alone. If a load is killed before its
+# end, the catalog stays consistent and searchable, only slower, until the next bulk load or
+# ``paperbot db upgrade`` creates what is missing (:func:`restore_indexes`).
+DEFERRABLE_INDEXES = {
+    "ix_papers_published": "CREATE INDEX ix_papers_published ON papers (published)",
+    "ix_papers_added_at": "CREATE INDEX ix_papers_added_at ON papers (added_at)",
+    "ix_papers_primary_category": (
+        "CREATE INDEX ix_papers_primary_category ON papers (primary_category)"
+    ),
+    "ix_papers_day": (
+        "CREATE INDEX ix_papers_day ON papers (coalesce(published, updated, added_at), id)"
+    ),
+    "ix_papers_arxiv_id": "CREATE INDEX ix_papers_arxiv_id ON papers (arxiv_id)",
+    "ix_paper_authors_surname": (
+        "CREATE INDEX ix_paper_authors_surname ON paper_authors (surname_folded)"
+    ),
+    "ix_paper_authors_surname_name": (
+        "CREATE INDEX ix_paper_authors_surname_name "
+        "ON paper_authors (surname_folded, name_folded, paper_id)"
+    ),
+    "ix_paper_categories_category": (
+        "CREATE INDEX ix_paper_categories_category ON paper_categories (category, paper_id)"
+    ),
+    "ix_paper_categories_archive": (
+        "CREATE INDEX ix_paper_categories_archive ON paper_categories (archive, paper_id)"
+    ),
+}
+_INDEX_BUILD_CACHE = -16384  # KiB
+# Deferring pays once the load brings at least this many papers and as many as the catalog holds.
+_DEFER_INDEXES_FROM = 20_000
+
+
+def _sqlite_driver(conn: Connection) -> Any:
+    """The sqlite3 connection under ``conn``, or None on another database or driver."""
+    if conn.dialect.name != "sqlite" or conn.dialect.driver != "pysqlite":
+        return None
+    return conn.connection.driver_connection
+
+
+@contextmanager
+def _temp_on_disk(driver: Any) -> Iterator[None]:
+    """Temporary tables and sorts in a temporary file (the OS's page cache), not in the process's
+    memory (``temp_store=MEMORY``, the catalog's setting), so their size never shows in ours.
+    Changing temp_store drops the connection's temporary tables."""
+    if driver is None:
+        yield
+        return
+    before = int(driver.execute("PRAGMA temp_store").fetchone()[0])
+    if before != 1:
+        driver.execute("PRAGMA temp_store=FILE")
+    try:
+        yield
+    finally:
+        if before != 1:
+            driver.execute(f"PRAGMA temp_store={before}")
+
+
+def _create_indexes(driver: Any, names: Iterable[str]) -> None:
+    """Create the named :data:`DEFERRABLE_INDEXES` in one transaction, sorting in a temporary
+    file: memory stays bounded however large the tables."""
+    names = list(names)
+    if not names:
+        return
+    # SQLite sorts in memory up to the page cache's size before it spills; a smaller cache for
+    # the while keeps the sort from adding its own 64 MB on top of a full cache.
+    cache_size = int(driver.execute("PRAGMA cache_size").fetchone()[0])
+    driver.execute(f"PRAGMA cache_size={_INDEX_BUILD_CACHE}")
+    try:
+        with _temp_on_disk(driver):
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                for name in names:
+                    sql = DEFERRABLE_INDEXES[name]
+                    driver.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+                driver.execute("COMMIT")
+            except BaseException:
+                driver.execute("ROLLBACK")
+                raise
+    finally:
+        driver.execute(f"PRAGMA cache_size={cache_size}")
+
+
+@cache
+def _head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import MIGRATIONS
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def _missing_indexes(driver: Any) -> list[str]:
+    """:data:`DEFERRABLE_INDEXES` not in the database, when its schema is at the newest revision
+    (an older schema may lack them by design: its migrations create them)."""
+    found = dict(
+        driver.execute(
+            "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'index')"
+        ).fetchall()
+    )
+    if found.get("alembic_version") != "table":
+        return []
+    revision = driver.execute("SELECT version_num FROM alembic_version").fetchone()
+    if revision is None or revision[0] != _head_revision():
+        return []
+    return [name for name in DEFERRABLE_INDEXES if name not in found]
+
+
+def restore_indexes(engine: Engine) -> list[str]:
+    """Create the :data:`DEFERRABLE_INDEXES` a bulk load dropped and could not build again (the
+    process was killed); returns their names. A schema at an older revision is left alone."""
+    with engine.connect() as conn:
+        driver = _sqlite_driver(conn)
+        if driver is None:
+            return []
+        missing = _missing_indexes(driver)
+        if missing:
+            log.info("creating indexes an interrupted import left out: %s", ", ".join(missing))
+            _create_indexes(driver, missing)
+        return missing
+
+
+@contextmanager
+def _deferred_indexes(
+    conn: Connection, expected: int | None, checkpointer: WalCheckpointer | None
+) -> Iterator[None]:
+    driver = _sqlite_driver(conn)
+    if driver is None:
+        yield
+        return
+    _create_indexes(driver, _missing_indexes(driver))  # an earlier load's, if it was killed
+    top = driver.execute("SELECT max(id) FROM papers").fetchone()[0] or 0
+    if expected is None or expected < max(_DEFER_INDEXES_FROM, top):
+        yield
+        return
+    marks = ", ".join("?" * len(DEFERRABLE_INDEXES))
+    live = dict(
+        driver.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({marks})",
+            tuple(DEFERRABLE_INDEXES),
+        ).fetchall()
+    )
+    dropped = [name for name, sql in DEFERRABLE_INDEXES.items() if live.get(name) == sql]
+    driver.execute("BEGIN IMMEDIATE")
+    try:
+        for name in dropped:
+            driver.execute(f"DROP INDEX {name}")
+        driver.execute("COMMIT")
+    except BaseException:
+        driver.execute("ROLLBACK")
+        raise
+    try:
+        yield
+    finally:
+        try:
+            _create_indexes(driver, dropped)
+        except Exception:  # the load's own error, if any, is the one to see
+            log.warning("could not create the indexes %s again", dropped, exc_info=True)
+        if checkpointer is not None:
+            checkpointer.committed()
+
+
+@dataclass(frozen=True, slots=True)
+class _Bulk:
+    """The connection of a bulk load (:meth:`SqlCatalog.bulk_load`) and the thread it is for."""
+
+    conn: Connection
+    thread: int
+    checkpointer: WalCheckpointer | None
+    staged: bool  # new papers go through the temporary table _STAGE (SQLite)
 
 
 class SqlCatalog:
@@ -302,24 +628,90 @@ class SqlCatalog:
         self.engine = engine
         self._clock = clock
         self._batch_size = batch_size
+        self._binders = _Binders(engine.dialect)
+        self._writers: dict[tuple[str, tuple[str, ...]], _Rows] = {}
+        self._bulk: _Bulk | None = None
 
     # -- writing ---------------------------------------------------------------------------------
 
+    def prepare(self, papers: Iterable[Paper]) -> PreparedPapers:
+        """``papers`` with the rows each would be inserted as, built ahead of :meth:`upsert`.
+
+        Pure work, no database: the importer calls it on its parsing thread, so the thread that
+        writes spends its time in the database. Passing the result to :meth:`upsert` stores
+        exactly what passing the papers would.
+        """
+        out = PreparedPapers()
+        binders, folds = self._binders, _Folds()
+        memo: dict[Any, Any] = {}
+        prepared = out.prepared
+        for paper in papers:
+            paper = self._with_normalised_doi(paper)
+            tkey = title_key(paper)
+            row, children = _build(paper, tkey, binders, memo, folds)
+            out.append(paper)
+            prepared[id(paper)] = _Prepared(paper, tkey, row, children)
+        return out
+
+    @contextmanager
+    def bulk_load(self, expected: int | None = None) -> Iterator[None]:
+        """Many upserts to come from this thread (an import of about ``expected`` papers).
+
+        They share one connection. On SQLite its WAL is checkpointed on a thread of its own
+        (:func:`storage.db.bulk_checkpoints`), the full-text index is written in larger pieces
+        (:func:`_bulk_fts_settings`, :data:`_STAGE`), and a load that will at least double a
+        catalog drops the secondary indexes nothing in the load reads and builds them again at
+        its end (:func:`_deferred_indexes`). What is stored, and when it commits, is as without
+        it: one transaction per batch, every paper in the full-text index as it commits.
+        """
+        if self._bulk is not None:
+            yield
+            return
+        with (
+            self.engine.connect() as conn,
+            _temp_on_disk(_sqlite_driver(conn)),
+            bulk_checkpoints(conn) as checkpointer,
+            _bulk_fts_settings(conn),
+            _deferred_indexes(conn, expected, checkpointer),
+            _staging_table(conn) as staged,
+        ):
+            self._bulk = _Bulk(conn, threading.get_ident(), checkpointer, staged)
+            try:
+                yield
+            finally:
+                self._bulk = None
+
     def upsert(self, papers: Iterable[Paper]) -> UpsertCounts:
         """Store papers in batches, one transaction each; a paper already stored is merged."""
+        prepared = papers.prepared if isinstance(papers, PreparedPapers) else {}
         counts = UpsertCounts()
+        bulk = self._bulk
+        if bulk is not None and bulk.thread == threading.get_ident():
+            checkpointer = bulk.checkpointer
+            for batch in _batches(papers, self._batch_size):
+                if checkpointer is not None:
+                    checkpointer.throttle()
+                with bulk.conn.begin():
+                    counts += self._upsert_batch(bulk.conn, batch, prepared)
+                if checkpointer is not None:
+                    checkpointer.committed()
+            return counts
         for batch in _batches(papers, self._batch_size):
             with self.engine.begin() as conn:
-                counts += self._upsert_batch(conn, batch)
+                counts += self._upsert_batch(conn, batch, prepared)
         return counts
 
-    def _upsert_batch(self, conn: Connection, batch: list[Paper]) -> UpsertCounts:
+    def _upsert_batch(
+        self, conn: Connection, batch: list[Paper], prepared: dict[int, _Prepared]
+    ) -> UpsertCounts:
+        self._begin_write(conn)
         incoming: dict[str, Paper] = {}
         for paper in batch:
             paper = self._with_normalised_doi(paper)
-            known = incoming.get(paper.key)
-            incoming[paper.key] = merge(known, paper) if known else paper
-        incoming = self._resolve_aliases(conn, incoming)
+            key = paper.key
+            known = incoming.get(key)
+            incoming[key] = merge(known, paper) if known else paper
+        incoming = self._resolve_aliases(conn, incoming, prepared)
         stored = self._load(conn, list(incoming))
         now = self._clock()
         counts = UpsertCounts()
@@ -338,7 +730,7 @@ class SqlCatalog:
             else:
                 changed.append((row_id, merged))
         if new_papers:
-            self._insert(conn, new_papers, now)
+            self._insert(conn, new_papers, now, prepared)
             counts.new = len(new_papers)
         if changed:
             self._update(conn, changed, now)
@@ -350,7 +742,23 @@ class SqlCatalog:
         doi = normalise_doi(paper.doi)
         return paper if doi == paper.doi else replace(paper, doi=doi)
 
-    def _resolve_aliases(self, conn: Connection, incoming: dict[str, Paper]) -> dict[str, Paper]:
+    @staticmethod
+    def _prepared(paper: Paper, prepared: dict[int, _Prepared]) -> _Prepared | None:
+        found = prepared.get(id(paper))
+        return found if found is not None and found.paper is paper else None
+
+    def _title_keys(
+        self, incoming: dict[str, Paper], prepared: dict[int, _Prepared]
+    ) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for key, paper in incoming.items():
+            found = self._prepared(paper, prepared)
+            keys[key] = found.title_key if found is not None else title_key(paper)
+        return keys
+
+    def _resolve_aliases(
+        self, conn: Connection, incoming: dict[str, Paper], prepared: dict[int, _Prepared]
+    ) -> dict[str, Paper]:
         """Join records of one work that arrive under different keys, through DOI or title.
 
         A journal feed's entry with a DOI the catalog knows, or a listing entry with the title and
@@ -360,8 +768,9 @@ class SqlCatalog:
         owners = self._owners(conn, "doi", {p.doi for p in incoming.values() if p.doi})
         # A record known by no id joins whatever holds its title; an arXiv record takes over only
         # a row known by no id, so two arXiv papers that share a title never merge.
-        unkeyed = {title_key(p) for k, p in incoming.items() if _is_derived_key(k)}
-        keyed = {title_key(p) for k, p in incoming.items() if not _is_derived_key(k)}
+        title_keys = self._title_keys(incoming, prepared)
+        unkeyed = {t for k, t in title_keys.items() if _is_derived_key(k)}
+        keyed = {t for k, t in title_keys.items() if not _is_derived_key(k)}
         by_title = self._owners(conn, "title_key", unkeyed)
         by_title_unkeyed = self._owners(conn, "title_key", keyed, derived_only=True)
         if not owners and not by_title and not by_title_unkeyed:
@@ -369,7 +778,7 @@ class SqlCatalog:
         result: dict[str, Paper] = {}
         for key, paper in incoming.items():
             titles = by_title if _is_derived_key(key) else by_title_unkeyed
-            owner = (owners.get(paper.doi) if paper.doi else None) or titles.get(title_key(paper))
+            owner = (owners.get(paper.doi) if paper.doi else None) or titles.get(title_keys[key])
             if owner is None or owner == key:
                 result[key] = paper
             elif _is_derived_key(key):
@@ -395,12 +804,9 @@ class SqlCatalog:
         ``derived_only`` looks only at rows known by no arXiv id or DOI.
         """
         found: dict[str, str] = {}
-        col = papers_t.c[column]
-        for chunk in _chunks(sorted(values), _IN_CHUNK):
-            stmt = select(papers_t.c.key, col).where(col.in_(chunk))
-            if derived_only:
-                stmt = stmt.where(papers_t.c.key.like("t:%"))
-            for key, value in conn.execute(stmt):
+        stmt = _OWNER_QUERIES[column, derived_only]
+        for chunk in _chunks(sorted(values), _in_chunk(conn)):
+            for key, value in conn.execute(stmt, {"values": chunk}):
                 current = found.get(value)
                 if current is None or (_is_derived_key(current) and not _is_derived_key(key)):
                     found[value] = key
@@ -411,43 +817,91 @@ class SqlCatalog:
 
     @staticmethod
     def _fast(conn: Connection) -> bool:
-        """Whether rows go through :class:`_Rows`: psycopg 3 (COPY), SQLite 3.35+ (RETURNING)."""
+        """Whether new rows go through :class:`_Rows`: psycopg 3 (COPY), the sqlite3 module."""
         if conn.dialect.name == "postgresql":
             return conn.dialect.driver == "psycopg"
-        info = conn.dialect.server_version_info
-        return (
-            conn.dialect.name == "sqlite"
-            and conn.dialect.paramstyle == "qmark"
-            and info is not None
-            and tuple(info) >= (3, 35)
-        )
+        return conn.dialect.name == "sqlite" and conn.dialect.driver == "pysqlite"
 
-    def _insert(self, conn: Connection, papers: list[Paper], now: datetime) -> None:
+    def _writer(self, dialect: Dialect, table: str, columns: tuple[str, ...]) -> _Rows:
+        writer = self._writers.get((table, columns))
+        if writer is None:
+            writer = self._writers[(table, columns)] = _Rows(dialect, table, columns)
+        return writer
+
+    @staticmethod
+    def _begin_write(conn: Connection) -> None:
+        """On SQLite, take the write lock as the batch begins (BEGIN IMMEDIATE): what it reads
+        (aliases, stored papers, the highest id) then stays true until it commits, and a writer
+        elsewhere makes it wait (busy_timeout) rather than fail when it first writes."""
+        if conn.dialect.name != "sqlite" or conn.dialect.driver != "pysqlite":
+            return
+        driver: Any = conn.connection.driver_connection
+        if not driver.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _insert(
+        self,
+        conn: Connection,
+        papers: list[Paper],
+        now: datetime,
+        prepared: dict[int, _Prepared],
+    ) -> None:
         if not self._fast(conn):
             dicts = [self._paper_values(p, now) | {"added_at": now} for p in papers]
             conn.execute(insert(papers_t), dicts)
             ids = self._ids_for(conn, [p.key for p in papers])
             self._insert_children(conn, [(ids[p.key], p) for p in papers])
             return
+        dialect = conn.dialect
+        binders, folds = self._binders, _Folds()
         memo: dict[Any, Any] = {}
-        stamps = ("changed_at", "added_at")
-        writer = _Rows(conn, papers_t, (*_PAPER_COLUMNS, "added_at"), memo, stamps)
-        bind_now = papers_t.c.added_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-        stamp = bind_now(now) if bind_now else now  # the same for every row: bound once
-        rows = [(*_paper_row(p, stamp), stamp) for p in papers]
-        quote = conn.dialect.identifier_preparer.quote
+        built: list[tuple[_Row, tuple[list[_Row], ...]]] = []
+        for p in papers:
+            found = self._prepared(p, prepared)
+            if found is not None:
+                built.append((found.row, found.children))
+            else:
+                built.append(_build(p, title_key(p), binders, memo, folds))
+        stamp = binders.datetime(now, memo)  # changed_at and added_at, the same for every row
+        quote = dialect.identifier_preparer.quote
         key, row_id = quote("key"), quote("id")
-        if conn.dialect.name == "sqlite":
-            ids = dict(writer.insert(conn, rows, returning=f"{key}, {row_id}"))
+        if dialect.name == "sqlite":
+            # The ids SQLite would give (one more than the highest, row after row), given here:
+            # the batch holds the write lock since it began (_begin_write), so they stay free,
+            # and no RETURNING rows come back one step (and one GIL hand-over) at a time.
+            top = conn.exec_driver_sql(f"SELECT max({row_id}) FROM {quote(papers_t.name)}")
+            first = int(top.scalar() or 0) + 1
+            ids = {p.key: first + i for i, p in enumerate(papers)}
+            rows = [(first + i, *row, stamp, stamp) for i, (row, _) in enumerate(built)]
+            columns = ("id", *_PAPER_COLUMNS, "added_at")
+            bulk = self._bulk
+            if bulk is not None and bulk.conn is conn and bulk.staged:
+                # The batch's papers reach the table in one statement: FTS5 writes the index
+                # data of a statement as a segment of its own, one per batch instead of ten.
+                self._writer(dialect, _STAGE, columns).insert(conn, rows)
+                names = ", ".join(quote(c) for c in columns)
+                conn.exec_driver_sql(
+                    f"INSERT INTO {quote(papers_t.name)} ({names}) SELECT {names} FROM {_STAGE}"
+                )
+                conn.exec_driver_sql(f"DELETE FROM {_STAGE}")
+            else:
+                self._writer(dialect, papers_t.name, columns).insert(conn, rows)
         else:
-            writer.insert(conn, rows)
+            rows = [(*row, stamp, stamp) for row, _ in built]
+            self._writer(dialect, papers_t.name, (*_PAPER_COLUMNS, "added_at")).insert(conn, rows)
             ids = dict(
                 conn.exec_driver_sql(  # type: ignore[arg-type]
                     f"SELECT {key}, {row_id} FROM {quote(papers_t.name)} WHERE {key} = ANY(%s)",
                     ([p.key for p in papers],),
                 ).all()
             )
-        self._insert_children(conn, [(ids[p.key], p) for p in papers], memo)
+        children: tuple[list[_Row], ...] = ([], [], [], [])
+        for p, (_, own) in zip(papers, built, strict=True):
+            pid = ids[p.key]
+            for rows_of_table, new in zip(children, own, strict=True):
+                if new:
+                    rows_of_table.extend([(pid, *r) for r in new])
+        self._write_children(conn, children)
 
     def _update(self, conn: Connection, changed: list[tuple[int, Paper]], now: datetime) -> None:
         rows = [{"_id": row_id, **self._paper_values(p, now)} for row_id, p in changed]
@@ -463,20 +917,26 @@ class SqlCatalog:
                 conn.execute(delete(table).where(table.c.paper_id.in_(chunk)))
         self._insert_children(conn, changed)
 
-    def _insert_children(
-        self,
-        conn: Connection,
-        items: list[tuple[int, Paper]],
-        memo: dict[Any, Any] | None = None,
-    ) -> None:
-        fast = self._fast(conn)
-        for (table, columns), rows in zip(_CHILD_TABLES, _child_rows(items), strict=True):
-            if not rows:
-                continue
-            if fast:
-                _Rows(conn, table, columns, {} if memo is None else memo).insert(conn, rows)
-            else:
-                conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
+    def _insert_children(self, conn: Connection, items: list[tuple[int, Paper]]) -> None:
+        if not self._fast(conn):
+            for (table, columns), rows in zip(_CHILD_TABLES, _child_rows(items), strict=True):
+                if rows:
+                    conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
+            return
+        binders, folds = self._binders, _Folds()
+        memo: dict[Any, Any] = {}
+        children: tuple[list[_Row], ...] = ([], [], [], [])
+        for pid, p in items:
+            _, own = _build(p, "", binders, memo, folds)
+            for rows_of_table, new in zip(children, own, strict=True):
+                rows_of_table.extend([(pid, *r) for r in new])
+        self._write_children(conn, children)
+
+    def _write_children(self, conn: Connection, children: tuple[list[_Row], ...]) -> None:
+        """Bound child rows through the driver (the fast path)."""
+        for (table, columns), rows in zip(_CHILD_TABLES, children, strict=True):
+            if rows:
+                self._writer(conn.dialect, table.name, columns).insert(conn, rows)
 
     @staticmethod
     def _ids_for(conn: Connection, keys: list[str]) -> dict[str, int]:
@@ -492,8 +952,8 @@ class SqlCatalog:
 
     def _load(self, conn: Connection, keys: list[str]) -> dict[str, tuple[int, Paper]]:
         rows: list[Any] = []
-        for chunk in _chunks(keys, _IN_CHUNK):
-            rows.extend(conn.execute(select(papers_t).where(papers_t.c.key.in_(chunk))))
+        for chunk in _chunks(keys, _in_chunk(conn)):
+            rows.extend(conn.execute(_PAPERS_BY_KEY, {"keys": chunk}))
         return {row.key: (row.id, paper) for row, paper in self._assemble(conn, rows)}
 
     def _assemble(self, conn: Connection, rows: list[Any]) -> list[tuple[Any, Paper]]:
@@ -504,31 +964,16 @@ class SqlCatalog:
         categories: dict[int, list[str]] = {}
         versions: dict[int, list[PaperVersion]] = {}
         sources: dict[int, list[str]] = {}
-        for chunk in _chunks(ids, _IN_CHUNK):
-            for a in conn.execute(
-                select(authors_t)
-                .where(authors_t.c.paper_id.in_(chunk))
-                .order_by(authors_t.c.paper_id, authors_t.c.position)
-            ):
+        authors_q, categories_q, versions_q, sources_q = _CHILD_QUERIES
+        for chunk in _chunks(ids, _in_chunk(conn)):
+            for a in conn.execute(authors_q, {"ids": chunk}):
                 affs = tuple(x for x in a.affiliations.split("\n") if x)
                 authors.setdefault(a.paper_id, []).append(Author(a.name, affs))
-            for c in conn.execute(
-                select(categories_t)
-                .where(categories_t.c.paper_id.in_(chunk))
-                .order_by(categories_t.c.paper_id, categories_t.c.position)
-            ):
+            for c in conn.execute(categories_q, {"ids": chunk}):
                 categories.setdefault(c.paper_id, []).append(c.category)
-            for v in conn.execute(
-                select(versions_t)
-                .where(versions_t.c.paper_id.in_(chunk))
-                .order_by(versions_t.c.paper_id, versions_t.c.version)
-            ):
+            for v in conn.execute(versions_q, {"ids": chunk}):
                 versions.setdefault(v.paper_id, []).append(PaperVersion(v.version, v.submitted))
-            for s in conn.execute(
-                select(sources_t)
-                .where(sources_t.c.paper_id.in_(chunk))
-                .order_by(sources_t.c.paper_id, sources_t.c.position)
-            ):
+            for s in conn.execute(sources_q, {"ids": chunk}):
                 sources.setdefault(s.paper_id, []).append(s.source)
         return [
             (

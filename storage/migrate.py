@@ -25,6 +25,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+    # Indexes a bulk import dropped and was killed before building again (SQLite, newest schema).
+    from storage.catalog import restore_indexes
+
+    restore_indexes(engine)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -90,17 +90,43 @@ class Paper:
         return self.pdf_url
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A ``str.translate`` table that deletes combining marks, filled as characters are met.
+
+    The same as dropping every ``c`` with ``unicodedata.combining(c)``, one dict lookup a
+    character instead of a Python-level call.
+    """
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if unicodedata.combining(chr(code)) else code
+        self[code] = value
+        return value
+
+
+_COMBINING_MARKS = _CombiningMarks()
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed, whitespace collapsed: how names and titles are compared."""
+    if text.isascii():
+        # NFKD changes no ASCII text, ASCII has no combining marks and casefold() is lower().
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.casefold().split())
+    if not decomposed.isascii():
+        decomposed = decomposed.translate(_COMBINING_MARKS)
+    return " ".join(decomposed.casefold().split())
 
 
 _NON_WORD = re.compile(r"[^\w]+")
+# For ASCII text, [^\w] is every character but letters, digits and the underscore.
+_ASCII_NON_WORD = {i: " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")}
 
 
 def normalise_title(title: str) -> str:
+    if title.isascii():
+        # The same as the regular expression below: runs of non-word characters become single
+        # spaces, and none is left at either end (fold's whitespace is non-word too).
+        return " ".join(title.lower().translate(_ASCII_NON_WORD).split())
     return _NON_WORD.sub(" ", fold(title)).strip()
 
 

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.papers import (
     Author,
@@ -10,8 +16,10 @@ from bot.domain.papers import (
     fold,
     merge,
     normalise_doi,
+    normalise_title,
     paper_key,
     surname,
+    title_key,
 )
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -84,3 +92,39 @@ def test_merge_keeps_affiliations_known_from_either_side() -> None:
     stored = Paper(title="t", arxiv_id="1", authors=(Author("Jane Doe", ("Mila",)), Author("B")))
     incoming = Paper(title="t", arxiv_id="1", version=2, authors=(Author("Jane Doe"), Author("B")))
     assert merge(stored, incoming).authors[0].affiliations == ("Mila",)
+
+
+def _fold_reference(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+_TEXT = st.text(
+    st.one_of(
+        st.characters(max_codepoint=127),
+        st.sampled_from("ÉéöÅåﬁßİıΣς\u0301\u0308\u00a0\u2003\u3000ＡＢｃ_-.,;:'\"!?—"),
+        st.characters(),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=600)
+@given(_TEXT)
+def test_fold_and_normalise_title_are_the_plain_definitions(text: str) -> None:
+    # fold and normalise_title take shortcuts (ASCII, a table of combining marks); the results
+    # are those of the definitions written out.
+    assert fold(text) == _fold_reference(text)
+    assert normalise_title(text) == re.sub(r"[^\w]+", " ", _fold_reference(text)).strip()
+
+
+def test_title_keys_keep_their_values() -> None:
+    # Stored keys and aliases depend on these exact values.
+    paper = Paper(title="Attention Is Not All You Need Anymore", authors=(Author("Jane Doe"),))
+    assert (
+        title_key(paper)
+        == "t:" + hashlib.sha1(b"attention is not all you need anymore|doe").hexdigest()[:16]
+    )
+    accented = Paper(title="Ünïcode  Títle — ﬁne!", authors=(Author("Núñez, José"),))
+    assert title_key(accented) == "t:" + hashlib.sha1(b"unicode title fine|nunez").hexdigest()[:16]
