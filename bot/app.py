@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -53,9 +53,20 @@ class Services:
 
         from bot.ingest.service import ingest_configured
 
+        started = datetime.now(UTC)
         runs = await ingest_configured(self.settings, self.catalog)
         await asyncio.to_thread(self.refresh_search)
+        await asyncio.to_thread(self.note_added, started)
         return runs
+
+    def note_added(self, since: datetime) -> int:
+        """Take the notes (TL;DR, phrases) of the papers added since ``since``, so digests find
+        them ready. Never raises: digests take what is missing."""
+        try:
+            return self.digests.note_added(since, datetime.now(UTC))
+        except Exception:
+            log.exception("taking the new papers' notes failed; digests will take them")
+            return 0
 
     def close(self) -> None:
         self.engine.dispose()

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -381,9 +382,11 @@ def ingest(
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     with _services() as services:
+        started = datetime.now(UTC)
         runs = asyncio.run(ingest_sources(services.settings, services.catalog, specs))
         if any(run.new or run.updated for run in runs):
             _update_search_index(services, show=not as_json and err.is_terminal)
+            services.note_added(started)
     if as_json:
         _print_json([_run_json(run) for run in runs])
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Engine, Table, and_, delete, func, or_, selec
 from sqlalchemy.dialects import postgresql, sqlite
 
 import storage.subscription_models as sm
-from bot.domain.digest import DigestMessage
+from bot.domain.digest import DigestMessage, encode_messages
+from bot.domain.paper_notes import PaperNotes
 from bot.domain.papers import Paper
 from bot.domain.query import DateRange, Query, matches
 from bot.domain.schedules import Schedule
@@ -35,6 +36,7 @@ from bot.domain.subscriptions import (
 from bot.domain.topics import Topic, parse_topic_query
 from storage.catalog import SqlCatalog, papers_t
 from storage.models import Base
+from storage.notes import SqlPaperNotes
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class SqlSubscriptions:
         self.engine = engine
         self.catalog = catalog or SqlCatalog(engine)
         self._clock = clock
+        self._notes = SqlPaperNotes(engine, clock=clock)
         self._lookback = lookback
 
     def lookback(self) -> timedelta:
@@ -457,6 +460,12 @@ class SqlSubscriptions:
         with self.engine.connect() as conn:
             return list(conn.execute(stmt.order_by(papers_t.c.id)).scalars())
 
+    def paper_notes(self, keys: Iterable[str]) -> dict[str, PaperNotes]:
+        return self._notes.get(keys)
+
+    def save_paper_notes(self, notes: Mapping[str, PaperNotes]) -> int:
+        return self._notes.save(notes)
+
     def added_between(self, start: datetime, end: datetime) -> list[Paper]:
         """Papers that entered the catalog in ``[start, end]``."""
         return self.catalog.get_many(self._added_keys(start, end))
@@ -581,7 +590,7 @@ class SqlSubscriptions:
                 holder=holder,
                 claimed_at=now,
                 cutoff=cutoff,
-                payload=json.dumps([m.to_json() for m in messages], ensure_ascii=False),
+                payload=encode_messages(messages),
                 message_ids=json.dumps([None] * len(messages)),
             )
             .on_conflict_do_nothing()

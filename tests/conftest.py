@@ -28,6 +28,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _tables(engine: Engine) -> list[str]:
+    import storage.notes  # registers the paper_notes table
     import storage.paged_queries  # registers the paged_queries table
     import storage.subscription_models  # noqa: F401  (registers the subscription tables)
     from storage.models import Base

@@ -24,7 +24,7 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -32,7 +32,9 @@ from typing import Literal, Protocol, TypeAlias, TypeVar
 
 from bot.domain.digest import Digest, DigestBuilder, DigestMessage, DigestOptions, explain_empty
 from bot.domain.matching import TopicIndex
+from bot.domain.paper_notes import PaperNotes, take_notes
 from bot.domain.papers import Paper
+from bot.domain.query import Query
 from bot.domain.subscriptions import Delivery, NotFound, Subscription, SubscriptionStore
 from bot.domain.topics import Topic
 
@@ -154,6 +156,7 @@ class DigestService:
         self._locks: dict[int, asyncio.Lock] = {}
         self._builder = DigestBuilder(self.options)
         self._built = 0
+        self._arrivals_index: tuple[tuple[tuple[int, Query], ...], TopicIndex[int]] | None = None
 
     # -- building --------------------------------------------------------------------------------
 
@@ -188,9 +191,56 @@ class DigestService:
             )
             # "As papers arrive" posts only when there are papers: a notice every hour is noise.
             notify = subscription.notify_empty and subscription.schedule.kind != "asap"
-        return self.builder().build(
-            topic, papers, now=now, empty_reason=reason, notify_empty=notify
-        )
+        builder = self.builder()
+        self._give_notes(builder, papers)
+        return builder.build(topic, papers, now=now, empty_reason=reason, notify_empty=notify)
+
+    # -- papers' notes ---------------------------------------------------------------------------
+
+    def _stored_notes(self, papers: Sequence[Paper]) -> tuple[dict[str, PaperNotes], list[Paper]]:
+        """The stored notes of ``papers`` that still fit them, and the papers that need new
+        ones (none stored, or taken from another abstract or with another TL;DR length)."""
+        stored = self.store.paper_notes(p.key for p in papers)
+        chars = self.options.tldr_chars
+        fitting: dict[str, PaperNotes] = {}
+        missing: list[Paper] = []
+        for paper in papers:
+            notes = stored.get(paper.key)
+            if notes is not None and notes.fits(paper, chars):
+                fitting[paper.key] = notes
+            else:
+                missing.append(paper)
+        return fitting, missing
+
+    def _save_notes(self, notes: dict[str, PaperNotes]) -> None:
+        # Notes are a cache of work on the abstract: failing to keep them costs time, not data.
+        try:
+            self.store.save_paper_notes(notes)
+        except Exception:
+            log.warning("could not store the notes of %d papers", len(notes), exc_info=True)
+
+    def _give_notes(self, builder: DigestBuilder, papers: Sequence[Paper]) -> None:
+        """Hand the builder the stored notes of the papers it has none of; those missing are
+        taken now, and stored for the next digest."""
+        unknown = [p for p in papers if not builder.knows(p)]
+        if not unknown:
+            return
+        fitting, missing = self._stored_notes(unknown)
+        for paper in unknown:
+            notes = fitting.get(paper.key)
+            if notes is not None:
+                builder.remember(paper, notes)
+        if missing:
+            self._save_notes({p.key: builder.notes(p) for p in missing})
+
+    def note_added(self, start: datetime, end: datetime) -> int:
+        """Take and store the notes of the papers that entered the catalog in ``[start, end]``
+        and have none that fit, so that digests find them ready (after an ingest). Returns how
+        many were taken."""
+        _, missing = self._stored_notes(self.store.added_between(start, end))
+        chars = self.options.tldr_chars
+        self._save_notes({p.key: take_notes(p, tldr_chars=chars) for p in missing})
+        return len(missing)
 
     def preview(
         self,
@@ -224,7 +274,9 @@ class DigestService:
         if not papers:
             added = self.store.count_added(start, moment)
             reason = explain_empty(start, moment, added, extra_holidays=self.extra_holidays)
-        return self.builder().build(topic, papers, now=moment, empty_reason=reason)
+        builder = self.builder()
+        self._give_notes(builder, papers)
+        return builder.build(topic, papers, now=moment, empty_reason=reason)
 
     # -- delivering ------------------------------------------------------------------------------
 
@@ -410,8 +462,11 @@ class DigestService:
         papers = self.store.added_between(start, now)
         if not papers:
             return []
-        index: TopicIndex[int] = TopicIndex((s.id, s.topic.query) for s in subscriptions)
-        matched = index.match_many(papers, now=now)
+        wanted = tuple((s.id, s.topic.query) for s in subscriptions)
+        if self._arrivals_index is None or self._arrivals_index[0] != wanted:
+            # Built again only when the subscriptions or their topics changed.
+            self._arrivals_index = (wanted, TopicIndex(wanted))
+        matched = self._arrivals_index[1].match_many(papers, now=now)
         out: list[Subscription] = []
         delivered: dict[int, set[str]] = {}
         for sub in subscriptions:

@@ -23,16 +23,13 @@ the same transaction as the message id (see bot/digests/service.py and docs/dige
 
 from __future__ import annotations
 
-import math
-import re
-from bisect import bisect_left, bisect_right
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from itertools import repeat
-from operator import itemgetter
+from itertools import chain, repeat
 from typing import Any, Literal, TypeAlias, cast
 
 from bot.domain.announcements import (
@@ -41,7 +38,8 @@ from bot.domain.announcements import (
     announcements_between,
     skipped_between,
 )
-from bot.domain.keyphrases import document_phrases, topic_summary_line
+from bot.domain.keyphrases import choose_themes, preferred_spelling, topic_summary_line
+from bot.domain.paper_notes import OWN_THEMES, PaperNotes, take_notes
 from bot.domain.papers import Paper
 from bot.domain.query import (
     And,
@@ -55,7 +53,6 @@ from bot.domain.query import (
     prepare,
     stem,
 )
-from bot.domain.summaries import tldr
 from bot.domain.text import latex_to_text, plural, shorten, shorten_authors
 from bot.domain.topics import Topic
 
@@ -70,6 +67,7 @@ __all__ = [
     "DigestOptions",
     "EmptyReason",
     "build_digest",
+    "encode_messages",
     "explain_empty",
     "relevance",
 ]
@@ -203,6 +201,37 @@ class DigestMessage:
             cards=tuple(DigestCard.from_json(c) for c in data.get("cards", [])),
             paper_keys=tuple(str(k) for k in data.get("paper_keys", [])),
         )
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+# A day's cards recur in many digests (a builder makes one card per paper, whatever the topic):
+# their JSON by the card's id, with the card held so that no other object takes its id meanwhile.
+_CARD_JSON: dict[int, tuple[DigestCard, str]] = {}
+_CARD_JSON_MAX = 20_000
+
+
+def _card_json(card: DigestCard) -> str:
+    found = _CARD_JSON.get(id(card))
+    if found is not None and found[0] is card:
+        return found[1]
+    if len(_CARD_JSON) >= _CARD_JSON_MAX:
+        _CARD_JSON.clear()
+    text = _encode(card.to_json())
+    _CARD_JSON[id(card)] = (card, text)
+    return text
+
+
+def encode_messages(messages: Sequence[DigestMessage]) -> str:
+    """``messages`` as the JSON list of :meth:`DigestMessage.to_json` a claim stores, read back
+    by :meth:`DigestMessage.from_json`."""
+    parts = [
+        f'{{"content":{_encode(m.content)},"cards":[{",".join(map(_card_json, m.cards))}],'
+        f'"paper_keys":{_encode(list(m.paper_keys))}}}'
+        for m in messages
+    ]
+    return "[" + ",".join(parts) + "]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,154 +426,17 @@ def _when(paper: Paper) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-# --- themes -------------------------------------------------------------------------------------
-
-_LENGTH_BONUS = (1.0, 2.0, 2.5)
-_second = itemgetter(1)
-
-
-def _contains(long_: tuple[str, ...], short: tuple[str, ...]) -> bool:
-    k = len(short)
-    return any(long_[i : i + k] == short for i in range(len(long_) - k + 1))
-
-
-def _acronym_of(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
-    """Whether one-word ``short`` is the initials of ``long_`` ("llm", "large language model")."""
-    if len(short) != 1 or len(long_) < 2:
-        return False
-    initials = "".join(w[0] for w in long_)
-    return short[0] in (initials, initials + "s")
-
-
-_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
-
-
-@dataclass(frozen=True, slots=True)
-class _Words:
-    """An abstract's words as written and lower-cased."""
-
-    original: tuple[str, ...]
-    lower: tuple[str, ...]
-
-    @classmethod
-    def of(cls, text: str) -> _Words:
-        original = tuple(_WORD.findall(text))
-        return cls(original, tuple(map(str.lower, original)))
-
-    def spelling(self, key: str) -> str | None:
-        """How the text writes the phrase ``key`` (lower case, last word singular) first."""
-        words = key.split()
-        n = len(words)
-        last = words[-1]
-        plurals = {last, last + "s", last + "es"}
-        if last.endswith("y"):
-            plurals.add(last[:-1] + "ies")
-        lower = self.lower
-        if n == 1:
-            first: int | None = None
-            for form in plurals:
-                try:
-                    i = lower.index(form)
-                except ValueError:
-                    continue
-                if first is None or i < first:
-                    first = i
-            return self.original[first] if first is not None else None
-        head = tuple(words[:-1])
-        opening = words[0]
-        i = -1
-        while True:  # each place the first word is, in order (searched in C)
-            try:
-                i = lower.index(opening, i + 1)
-            except ValueError:
-                return None
-            if i + n <= len(lower) and lower[i : i + n - 1] == head and lower[i + n - 1] in plurals:
-                return " ".join(self.original[i : i + n])
-
-
 _Phrases: TypeAlias = tuple[frozenset[str], frozenset[str], frozenset[str]]  # 1, 2, 3 words
-
-
-def _by_length(keys: Iterable[str]) -> _Phrases:
-    """Phrase keys split by their number of words (1, 2, 3 or more)."""
-    split: tuple[list[str], list[str], list[str]] = ([], [], [])
-    for key in keys:
-        split[min(2, key.count(" "))].append(key)
-    return frozenset(split[0]), frozenset(split[1]), frozenset(split[2])
-
-
-def _choose_themes(
-    candidates: Sequence[Mapping[str, int]], n: int, limit: int
-) -> list[tuple[str, ...]]:
-    """Up to ``limit`` phrases of ``candidates`` (per number of words: key -> papers of ``n``
-    having it), best first.
-
-    Scored by count x log(1 + n/count) x a bonus for 2-3 words, ties alphabetical; a phrase
-    is out when a longer candidate holding it as its start or end is in at least 0.6 as many
-    papers (the fragment is mostly seen inside it), or when it overlaps or abbreviates one
-    chosen already.
-
-    The score depends on the count and the number of words only, so groups of one count and
-    length are visited best first, and only the candidates of the groups reached are looked
-    at (each length sorted by count once, in C); whether a phrase is subsumed is settled only
-    for the phrases reached, against the longer candidates in at least 0.6 as many papers.
-    """
-    ranked = [sorted(m.items(), key=_second, reverse=True) for m in candidates]
-    lows = [[-c for _, c in r] for r in ranked]  # ascending, for bisect
-    counts = sorted({c for m in candidates for c in m.values()}, reverse=True)
-    by_score: dict[float, list[tuple[int, int]]] = {}
-    for c in counts:
-        base = -c * math.log(1 + n / c)
-        for words in (0, 1, 2):
-            by_score.setdefault(base * _LENGTH_BONUS[words], []).append((c, words))
-
-    def group(count: int, words: int) -> list[tuple[str, int, int]]:
-        low = lows[words]
-        start = bisect_left(low, -count)
-        end = bisect_right(low, -count, start)
-        return [(key, count, words) for key, _ in ranked[words][start:end]]
-
-    # The most papers a longer candidate holding a phrase as its start or end is in, over the
-    # longer candidates registered so far (most papers first).
-    holders: dict[str, int] = {}
-    registered = [0, 0, 0]
-
-    def subsumed(key: str, count: int, words: int) -> bool:
-        if words >= 2:
-            return False  # no candidate is longer than three words
-        need = 0.6 * count
-        longer = ranked[words + 1]
-        at = registered[words + 1]
-        while at < len(longer) and longer[at][1] >= need:
-            holder, c = longer[at]
-            at += 1
-            for part in (holder[: holder.rfind(" ")], holder[holder.find(" ") + 1 :]):
-                if c > holders.get(part, 0):
-                    holders[part] = c
-        registered[words + 1] = at
-        return holders.get(key, 0) >= need
-
-    chosen: list[tuple[str, ...]] = []
-    for score in sorted(by_score):
-        keys = sorted(entry for cw in by_score[score] for entry in group(*cw))
-        for key, count, words in keys:
-            if subsumed(key, count, words):
-                continue
-            phrase = tuple(key.split())
-            if any(_contains(o, phrase) or _contains(phrase, o) for o in chosen):
-                continue
-            if any(_acronym_of(phrase, o) or _acronym_of(o, phrase) for o in chosen):
-                continue  # "llm" beside "large language model"
-            chosen.append(phrase)
-            if len(chosen) >= limit:
-                return chosen
-    return chosen
+_FEW = 16  # up to this many papers, the phrases a digest's papers share are found by set algebra
 
 
 # --- building -----------------------------------------------------------------------------------
 
 
-_Ident: TypeAlias = tuple[str, int | None]  # (paper key, version): what the caches go by
+# (paper key, version, hash of the abstract): what the caches go by. A str caches its hash, so
+# the hash costs once per loaded abstract, and an abstract edited under one version (a feed that
+# is not arXiv) is not mistaken for the old one.
+_Ident: TypeAlias = tuple[str, int | None, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -554,6 +446,8 @@ class _Shared:
     Subscriptions sharing a topic (the ready-made ones, popular themes) build it once."""
 
     shown: tuple[tuple[float, int], ...]  # (score, position) of the papers shown, best first
+    entries: tuple[DigestEntry, ...]  # the papers shown, as objects of ``source``
+    source: Sequence[Paper]  # the batch it was built from
     cards: tuple[DigestCard, ...]
     overflow: tuple[str, ...]
     count: int
@@ -572,12 +466,11 @@ class DigestBuilder:
 
     def __init__(self, options: DigestOptions | None = None) -> None:
         self.options = options or DigestOptions()
-        self._tldr: dict[tuple[str, int | None, str], str] = {}
-        self._phrases: dict[_Ident, _Phrases] = {}
-        self._recurring: dict[_Ident, _Phrases] = {}
+        self._notes: dict[_Ident, PaperNotes] = {}
+        self._phrases: dict[_Ident, _Phrases] = {}  # the abstract's phrase keys by length
+        self._recurring: dict[_Ident, _Phrases] = {}  # those another primed paper has
         self._docs: dict[_Ident, PreparedPaper] = {}
         self._stamps: dict[_Ident, tuple[float, datetime]] = {}
-        self._abstract_words: dict[_Ident, _Words] = {}
         self._sizes: dict[int, int] = {}
         self._cards: dict[_Ident, DigestCard] = {}
         self._themes: dict[frozenset[_Ident], tuple[str, ...]] = {}
@@ -586,13 +479,12 @@ class DigestBuilder:
         # the papers are held, so no other object can have one of their ids meanwhile.
         self._primed: dict[int, _Ident] = {}
         self._primed_papers: list[Paper] = []
-        self._spellings: dict[tuple[_Ident, str], str | None] = {}
 
     # -- per paper -------------------------------------------------------------------------------
 
     def _ident(self, paper: Paper) -> _Ident:
         known = self._primed.get(id(paper))
-        return known if known is not None else (paper.key, paper.version)
+        return known if known is not None else (paper.key, paper.version, hash(paper.abstract))
 
     def _idents(self, papers: Sequence[Paper]) -> tuple[_Ident, ...]:
         known = list(map(self._primed.get, map(id, papers)))
@@ -600,21 +492,39 @@ class DigestBuilder:
             return tuple(self._ident(p) for p in papers)
         return cast(tuple[_Ident, ...], tuple(known))  # no None left
 
+    def knows(self, paper: Paper) -> bool:
+        """Whether the builder has the paper's notes already (taken or remembered)."""
+        return self._ident(paper) in self._notes
+
+    def remember(self, paper: Paper, notes: PaperNotes) -> None:
+        """Use ``notes`` (stored when the paper entered the catalog, and checked with
+        :meth:`PaperNotes.fits`) instead of taking them again."""
+        ident = self._ident(paper)
+        self._notes[ident] = notes
+        self._phrases.pop(ident, None)
+
+    def notes(self, paper: Paper) -> PaperNotes:
+        """The paper's notes: its TL;DR and phrases (taken now unless known)."""
+        return self._notes_of(paper, self._ident(paper))
+
+    def _notes_of(self, paper: Paper, ident: _Ident) -> PaperNotes:
+        found = self._notes.get(ident)
+        if found is None:
+            found = self._notes[ident] = take_notes(paper, tldr_chars=self.options.tldr_chars)
+        return found
+
     def tldr(self, paper: Paper) -> str:
-        return self._tldr_of(paper, self._ident(paper))
+        return self._notes_of(paper, self._ident(paper)).tldr
 
     def _tldr_of(self, paper: Paper, ident: _Ident) -> str:
-        key = (ident[0], ident[1], paper.abstract[:64])
-        found = self._tldr.get(key)
-        if found is None:
-            found = self._tldr[key] = tldr(paper.abstract, max_chars=self.options.tldr_chars)
-        return found
+        return self._notes_of(paper, ident).tldr
 
     def _paper_phrases(self, paper: Paper, ident: _Ident | None = None) -> _Phrases:
         key = ident or self._ident(paper)
         found = self._phrases.get(key)
         if found is None:
-            found = self._phrases[key] = _by_length(document_phrases(paper.abstract))
+            one, two, three = self._notes_of(paper, key).phrases
+            found = self._phrases[key] = (frozenset(one), frozenset(two), frozenset(three))
         return found
 
     def _doc(self, paper: Paper, ident: _Ident | None = None) -> PreparedPaper:
@@ -637,7 +547,7 @@ class DigestBuilder:
         phrases, noting of each paper the phrases another paper of the batch shares: a theme of
         three or more papers recurs, so only those can be one (smaller digests use them all)."""
         given = list(papers)
-        idents = [(p.key, p.version) for p in given]
+        idents = [(p.key, p.version, hash(p.abstract)) for p in given]
         self._primed_papers.extend(given)
         for paper, ident in zip(given, idents, strict=True):
             self._primed[id(paper)] = ident
@@ -646,8 +556,7 @@ class DigestBuilder:
         for ident, paper in batch:
             self._tldr_of(paper, ident)
             self._doc(paper, ident)
-            for found in self._paper_phrases(paper, ident):
-                counts.update(found)
+            counts.update(chain.from_iterable(self._paper_phrases(paper, ident)))
         recurring = frozenset(k for k, c in counts.items() if c > 1)
         for ident, _ in batch:
             one, two, three = self._phrases[ident]
@@ -674,45 +583,43 @@ class DigestBuilder:
         cached = self._themes.get(cache_key)
         if cached is not None:
             return cached
-        per_paper = [self._paper_phrases(p, i) for p, i in zip(papers, idents, strict=True)]
-        if len(papers) >= 3:  # a theme needs two papers: phrases no other paper has are out
-            recurring = self._recurring
-            per_paper = [
-                recurring.get(i, found) for i, found in zip(idents, per_paper, strict=True)
-            ]
-        n = len(per_paper)
-        if n == 1:  # every phrase of the one paper, once
-            chosen = _choose_themes([dict.fromkeys(keys, 1) for keys in per_paper[0]], n, limit)
+        n = len(papers)
+        if n == 1 and limit <= OWN_THEMES:  # taken with the paper's notes
+            result = self._notes_of(papers[0], idents[0]).themes[:limit]
+        elif n < 3:
+            per_paper = [self._paper_phrases(p, i) for p, i in zip(papers, idents, strict=True)]
+            counts = [Counter(chain.from_iterable(p[w] for p in per_paper)) for w in range(3)]
+            chosen = choose_themes(counts, n, limit)
             result = tuple(self._readable(" ".join(w), papers, idents, per_paper) for w in chosen)
-            self._themes[cache_key] = result
-            return result
-        dfs: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
-        for found in per_paper:
-            for df, keys in zip(dfs, found, strict=True):
-                df.update(keys)
-        if n < 3:
-            chosen = _choose_themes(dfs, n, limit)
-        else:  # in two papers at least
-            chosen = _choose_themes(
-                [{k: c for k, c in df.items() if c >= 2} for df in dfs], n, limit
-            )
-        result = tuple(self._readable(" ".join(w), papers, idents, per_paper) for w in chosen)
+        else:
+            result = self._recurring_themes(papers, idents, limit)
         self._themes[cache_key] = result
         return result
 
-    def _words(self, paper: Paper, ident: _Ident) -> _Words:
-        found = self._abstract_words.get(ident)
-        if found is None:
-            found = self._abstract_words[ident] = _Words.of(paper.abstract)
-        return found
-
-    def _spelling(self, paper: Paper, ident: _Ident, key: str) -> str | None:
-        """How the paper's abstract writes the phrase ``key`` (see ``_Words.spelling``)."""
-        cache_key = (ident, key)
-        if cache_key in self._spellings:
-            return self._spellings[cache_key]
-        found = self._spellings[cache_key] = self._words(paper, ident).spelling(key)
-        return found
+    def _recurring_themes(
+        self, papers: Sequence[Paper], idents: Sequence[_Ident], limit: int
+    ) -> tuple[str, ...]:
+        """Themes of three or more papers: phrases in two of them at least (with the papers
+        primed, only the phrases another paper of the batch has are counted)."""
+        recurring = self._recurring
+        per_paper = [
+            recurring.get(i) or self._paper_phrases(p, i)
+            for p, i in zip(papers, idents, strict=True)
+        ]
+        counts: list[Mapping[str, int]]
+        if len(per_paper) <= _FEW:  # the phrases two papers share, by set operations, counted
+            counts = []
+            for w in range(3):
+                seen: set[str] = set()
+                shared: set[str] = set()
+                for found in per_paper:
+                    shared |= seen & found[w]
+                    seen |= found[w]
+                counts.append({k: sum(k in found[w] for found in per_paper) for k in shared})
+        else:
+            counts = [Counter(chain.from_iterable(p[w] for p in per_paper)) for w in range(3)]
+        chosen = choose_themes(counts, len(papers), limit, min_count=2)
+        return tuple(self._readable(" ".join(w), papers, idents, per_paper) for w in chosen)
 
     def _readable(
         self,
@@ -727,22 +634,13 @@ class DigestBuilder:
         for paper, ident, found in zip(papers, idents, per_paper, strict=True):
             if key not in found[words]:
                 continue
-            spelling = self._spelling(paper, ident, key)
+            spelling = self._notes_of(paper, ident).phrases[words].get(key)
             if spelling is not None:
                 spellings[spelling] += 1
                 seen += 1
                 if seen >= 3:
                     break
-        if not spellings:
-            return key
-        merged: Counter[str] = Counter()
-        for spelling, count in spellings.items():
-            first, _, rest = spelling.partition(" ")
-            # A capital that only opens a sentence ("Diffusion models") is not the spelling.
-            if rest and first[:1].isupper() and first[1:].islower() and rest == rest.lower():
-                spelling = spelling[0].lower() + spelling[1:]
-            merged[spelling] += count
-        return min(merged.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        return preferred_spelling(spellings) or key
 
     def rank(self, query: Query, papers: Iterable[Paper]) -> list[tuple[float, Paper]]:
         """``papers`` best first: relevance, then newest, then key (deterministic)."""
@@ -836,6 +734,11 @@ class DigestBuilder:
         oldest = min(self._stamp(papers[i], idents[i])[1] for _, i in ranked)
         found = self._shared[key] = _Shared(
             shown=shown,
+            entries=tuple(
+                DigestEntry(papers[i], score, self._tldr_of(papers[i], idents[i]))
+                for score, i in shown
+            ),
+            source=papers,
             cards=cards,
             overflow=overflow,
             count=len(ranked),
@@ -883,10 +786,12 @@ class DigestBuilder:
             )
         idents = self._idents(batch)
         shared = self._share(topic.query, batch, idents)
-        entries = tuple(
-            DigestEntry(batch[i], score, self._tldr_of(batch[i], idents[i]))
-            for score, i in shared.shown
-        )
+        entries = shared.entries
+        if shared.source is not batch:  # an equal batch: its own paper objects
+            entries = tuple(
+                DigestEntry(batch[i], e.score, e.tldr)
+                for e, (_, i) in zip(entries, shared.shown, strict=True)
+            )
         overflow = shared.overflow
         cards = list(shared.cards)
         if overflow:

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 
 from bot.domain.text import MATH_RE, URL_RE, latex_to_text, plural
 
 __all__ = [
+    "choose_themes",
     "document_frequencies",
     "document_phrases",
+    "document_spellings",
     "key_phrases",
     "phrase_key",
+    "preferred_spelling",
+    "theme_score",
     "topic_summary_line",
 ]
 
@@ -251,6 +257,12 @@ def document_phrases(text: str) -> frozenset[str]:
     return frozenset(_doc_phrases(text, _token_cache()))
 
 
+def document_spellings(text: str) -> dict[str, str]:
+    """The candidate phrases of one text, keyed by :func:`phrase_key`, each with its spelling as
+    first written there."""
+    return _doc_phrases(text, _token_cache())
+
+
 def document_frequencies(texts: Iterable[str]) -> Counter[str]:
     """In how many of ``texts`` each candidate phrase occurs, keyed by :func:`phrase_key`.
 
@@ -382,6 +394,115 @@ def _readable(spellings: Counter[str]) -> str:
         ):
             merged[lowered] += count
             del merged[spelling]
+    return min(merged.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+# --- themes of a digest ---------------------------------------------------------------------------
+
+_LENGTH_BONUS = (1.0, 2.0, 2.5)
+_second = itemgetter(1)
+
+
+def _contains(long_: tuple[str, ...], short: tuple[str, ...]) -> bool:
+    k = len(short)
+    return any(long_[i : i + k] == short for i in range(len(long_) - k + 1))
+
+
+def _acronym_of(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
+    """Whether one-word ``short`` is the initials of ``long_`` ("llm", "large language model")."""
+    if len(short) != 1 or len(long_) < 2:
+        return False
+    initials = "".join(w[0] for w in long_)
+    return short[0] in (initials, initials + "s")
+
+
+def theme_score(count: int, words: int, n: int) -> float:
+    """How a phrase of ``words`` words found in ``count`` of ``n`` texts ranks as a theme:
+    count x log(1 + n/count) x a bonus for 2-3 words (increasing with the count)."""
+    return count * math.log(1 + n / count) * _LENGTH_BONUS[min(3, words) - 1]
+
+
+def choose_themes(
+    candidates: Sequence[Mapping[str, int]], n: int, limit: int, *, min_count: int = 1
+) -> list[tuple[str, ...]]:
+    """Up to ``limit`` phrases of ``candidates`` (per number of words: key -> papers of ``n``
+    having it, at least ``min_count``), best first.
+
+    Scored by :func:`theme_score`, ties alphabetical; a phrase is out when a longer candidate
+    holding it as its start or end is in at least 0.6 as many papers (the fragment is mostly
+    seen inside it), or when it overlaps or abbreviates one chosen already.
+
+    The score depends on the count and the number of words only, so groups of one count and
+    length are visited best first, and only the candidates of the groups reached are looked
+    at (each length sorted by count once, in C); whether a phrase is subsumed is settled only
+    for the phrases reached, against the longer candidates in at least 0.6 as many papers.
+    """
+    ranked = [sorted(m.items(), key=_second, reverse=True) for m in candidates]
+    lows = [[-c for _, c in r] for r in ranked]  # ascending, for bisect
+    if min_count > 1:  # the rest cut off where the counts fall below it (found in C)
+        for words, low in enumerate(lows):
+            end = bisect_right(low, -min_count)
+            del ranked[words][end:], low[end:]
+    counts = sorted({-c for low in lows for c in low}, reverse=True)
+    by_score: dict[float, list[tuple[int, int]]] = {}
+    for c in counts:
+        for words in (0, 1, 2):
+            by_score.setdefault(-theme_score(c, words + 1, n), []).append((c, words))
+
+    def group(count: int, words: int) -> list[tuple[str, int, int]]:
+        low = lows[words]
+        start = bisect_left(low, -count)
+        end = bisect_right(low, -count, start)
+        return [(key, count, words) for key, _ in ranked[words][start:end]]
+
+    # The most papers a longer candidate holding a phrase as its start or end is in, over the
+    # longer candidates registered so far (most papers first).
+    holders: dict[str, int] = {}
+    registered = [0, 0, 0]
+
+    def subsumed(key: str, count: int, words: int) -> bool:
+        if words >= 2:
+            return False  # no candidate is longer than three words
+        need = 0.6 * count
+        longer = ranked[words + 1]
+        at = registered[words + 1]
+        while at < len(longer) and longer[at][1] >= need:
+            holder, c = longer[at]
+            at += 1
+            for part in (holder[: holder.rfind(" ")], holder[holder.find(" ") + 1 :]):
+                if c > holders.get(part, 0):
+                    holders[part] = c
+        registered[words + 1] = at
+        return holders.get(key, 0) >= need
+
+    chosen: list[tuple[str, ...]] = []
+    for score in sorted(by_score):
+        keys = sorted(entry for cw in by_score[score] for entry in group(*cw))
+        for key, count, words in keys:
+            if subsumed(key, count, words):
+                continue
+            phrase = tuple(key.split())
+            if any(_contains(o, phrase) or _contains(phrase, o) for o in chosen):
+                continue
+            if any(_acronym_of(phrase, o) or _acronym_of(o, phrase) for o in chosen):
+                continue  # "llm" beside "large language model"
+            chosen.append(phrase)
+            if len(chosen) >= limit:
+                return chosen
+    return chosen
+
+
+def preferred_spelling(spellings: Mapping[str, int]) -> str | None:
+    """The spelling most texts use (spelling -> texts), a capital that only opens a sentence
+    ("Diffusion models") lowered first; ties alphabetical; None when there is none."""
+    merged: Counter[str] = Counter()
+    for spelling, count in spellings.items():
+        first, _, rest = spelling.partition(" ")
+        if rest and first[:1].isupper() and first[1:].islower() and rest == rest.lower():
+            spelling = spelling[0].lower() + spelling[1:]
+        merged[spelling] += count
+    if not merged:
+        return None
     return min(merged.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
 

@@ -10,12 +10,13 @@ PostgreSQL; docs/digests.md explains the states.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, TypeAlias
 
 from bot.domain.digest import DigestMessage
+from bot.domain.paper_notes import PaperNotes
 from bot.domain.papers import Paper
 from bot.domain.query import Query
 from bot.domain.schedules import Schedule
@@ -135,6 +136,12 @@ class SubscriptionStore(Protocol):
     def recent_count(self, query: Query, now: datetime, days: int = 7) -> tuple[int, bool]: ...
 
     def delivered_keys(self, channel_id: int) -> set[str]: ...
+
+    def paper_notes(self, keys: Iterable[str]) -> dict[str, PaperNotes]:
+        """The stored notes of those of ``keys`` that have some (bot.domain.paper_notes)."""
+        ...
+
+    def save_paper_notes(self, notes: Mapping[str, PaperNotes]) -> int: ...
 
     def claim(
         self,

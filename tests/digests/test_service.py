@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from bot.digests.scheduler import ManualClock
 from bot.digests.service import DigestService, make_nonce
 from bot.domain.digest import DigestOptions
 from bot.domain.ingest.arxiv_rss import parse_arxiv_rss
+from bot.domain.paper_notes import PaperNotes, take_notes
 from bot.domain.papers import Paper
 from bot.domain.schedules import parse_when
 from bot.domain.subscriptions import NotFound, Subscription
@@ -398,3 +399,111 @@ async def test_arrivals_post_only_for_subscriptions_with_new_papers(world: World
     world.clock.advance(timedelta(hours=2))
     assert [r.outcome for r in await service.run_arrivals()] == ["posted"]
     assert no_repeats(world.discord.paper_keys(CHANNEL))
+
+
+async def test_arrivals_index_the_topics_again_only_when_they_change(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.digests.service as service_module
+
+    built: list[int] = []
+    real = service_module.TopicIndex
+
+    def counting(entries: Any) -> Any:
+        entries = list(entries)
+        built.append(len(entries))
+        return real(entries)
+
+    monkeypatch.setattr(service_module, "TopicIndex", counting)
+    world.subscribe("every 2h")
+    world.add(cs_cl(2))
+    service = world.service()
+    await service.run_arrivals()
+    world.clock.advance(timedelta(hours=2))
+    world.add(cs_cl(2, skip=2))
+    await service.run_arrivals()
+    assert built == [1]
+    world.store.add_topic(make_topic(GUILD, "space", "cat:astro-ph", now=MONDAY))
+    world.store.subscribe(GUILD, SECOND_CHANNEL, "space", parse_when("every 2h"))
+    world.clock.advance(timedelta(hours=2))
+    world.add(cs_cl(1, skip=4))
+    assert [r.outcome for r in await service.run_arrivals()] == ["posted"]
+    assert built == [1, 2]
+
+
+# --- papers' notes --------------------------------------------------------------------------------
+
+
+def _count_taken(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the papers whose notes are taken from now on (by builders or the service)."""
+    import bot.digests.service as service_module
+    import bot.domain.digest as digest_module
+
+    taken: list[str] = []
+
+    def counting(paper: Paper, **kwargs: Any) -> PaperNotes:
+        taken.append(paper.key)
+        return take_notes(paper, **kwargs)
+
+    monkeypatch.setattr(digest_module, "take_notes", counting)
+    monkeypatch.setattr(service_module, "take_notes", counting)
+    return taken
+
+
+async def test_notes_are_taken_once_and_found_by_the_next_process(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = _count_taken(monkeypatch)
+    sub = world.subscribe()
+    world.add(cs_cl(4))
+    world.clock.advance(timedelta(hours=1))
+    preview = world.service().build(sub)  # takes the notes and stores them
+    assert sorted(taken) == sorted(keys(cs_cl(4)))
+    assert set(world.store.paper_notes(keys(cs_cl(4)))) == set(keys(cs_cl(4)))
+
+    taken.clear()
+    restarted = world.service(holder="B")  # a new process: an empty builder
+    posted = await restarted.run_subscription(sub.id)
+    assert taken == [] and posted.outcome == "posted"
+    assert world.discord.in_channel(CHANNEL)[0].message.content == preview.messages[0].content
+
+
+async def test_a_new_abstract_gets_new_notes(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    paper = cs_cl(1)[0]
+    world.add([paper])
+    world.service().note_added(MONDAY - timedelta(days=1), MONDAY)
+    revised = replace(paper, version=(paper.version or 1) + 1, abstract="We prove P = NP. " * 3)
+    world.add([revised])
+    taken = _count_taken(monkeypatch)
+    digest = world.service().build(world.subscribe(), MONDAY + timedelta(hours=1))
+    assert taken == [paper.key]
+    assert digest.entries[0].tldr.startswith("We prove P = NP.")
+    stored = world.store.paper_notes([paper.key])[paper.key]
+    assert stored.fits(world.store.catalog.get(paper.key) or revised)
+
+
+async def test_after_an_ingest_the_new_papers_notes_are_ready(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.add(cs_cl(2))
+    world.clock.advance(timedelta(hours=2))
+    world.add(cs_cl(3, skip=2))  # the "ingest" of this hour
+    service = world.service()
+    assert service.note_added(MONDAY + timedelta(hours=1), world.clock()) == 3
+    assert set(world.store.paper_notes(keys(cs_cl(5)))) == set(keys(cs_cl(3, skip=2)))
+    assert service.note_added(MONDAY + timedelta(hours=1), world.clock()) == 0  # kept
+
+
+async def test_notes_that_cannot_be_stored_cost_time_not_the_digest(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_notes: object) -> int:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(world.store, "save_paper_notes", broken)
+    sub = world.subscribe()
+    world.add(cs_cl(3))
+    world.clock.advance(timedelta(hours=1))
+    result = await world.service().run_subscription(sub.id)
+    assert result.outcome == "posted" and result.papers == 3
+    assert "could not store the notes of 3 papers" in caplog.text

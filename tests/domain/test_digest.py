@@ -15,18 +15,15 @@ from hypothesis import strategies as st
 
 from bot.domain.announcements import announcements_between, arxiv_holidays
 from bot.domain.digest import (
-    _LENGTH_BONUS,
     DigestBuilder,
     DigestMessage,
     DigestOptions,
-    _acronym_of,
-    _choose_themes,
-    _contains,
     build_digest,
     explain_empty,
     relevance,
 )
 from bot.domain.ingest.arxiv_rss import parse_arxiv_rss
+from bot.domain.keyphrases import _LENGTH_BONUS, _acronym_of, _contains, choose_themes
 from bot.domain.papers import Author, Paper
 from bot.domain.query import matches
 from bot.domain.topics import make_topic
@@ -328,7 +325,7 @@ def test_themes_are_chosen_as_by_sorting_every_candidate(
         {k: c for k, c in df.items() if c >= least and min(2, k.count(" ")) == words}
         for words in (0, 1, 2)
     ]
-    assert _choose_themes(by_length, n, limit) == _reference_themes(df, n, limit)
+    assert choose_themes(by_length, n, limit) == _reference_themes(df, n, limit)
 
 
 def test_subscriptions_sharing_a_topic_share_the_work_but_not_their_names() -> None:
