@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -177,11 +178,26 @@ _UNBOUND = _Binders(None)
 
 
 class _Folds(dict[str, tuple[str, str]]):
-    """``name -> (folded name, folded surname)``, each name folded once (authors repeat)."""
+    """``name -> (folded name, folded surname)``, each name folded once (authors repeat).
+
+    ``limit``: the most names kept; once there are more, the memo starts afresh (a memo that
+    outlives one batch stays bounded however large the import).
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        super().__init__()
+        self._limit = limit
 
     def __missing__(self, name: str) -> tuple[str, str]:
+        if self._limit is not None and len(self) >= self._limit:
+            self.clear()
         value = self[name] = (fold(name), fold(surname(name))[:200])
         return value
+
+
+# Names whose folds :meth:`SqlCatalog.prepare` keeps from batch to batch (a few MB at most):
+# prolific authors come back batch after batch, and folding is a tenth of preparing a paper.
+_PREPARE_FOLDS = 16_384
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,11 +289,97 @@ class PreparedPapers(list[Paper]):
     paper when that very paper is inserted as it is (not merged with another record first).
     """
 
-    __slots__ = ("prepared",)
+    __slots__ = ("plan", "prepared")
 
     def __init__(self) -> None:
         super().__init__()
         self.prepared: dict[int, _Prepared] = {}
+        self.plan: _Plan | None = None
+
+
+# Statement parameters of a whole batch, ready to bind: each entry is the number of rows of one
+# multi-row INSERT and its values, flat.
+_Statements = list[tuple[int, tuple[Any, ...]]]
+# The staging table's columns a plan fills: the papers row but for its two timestamps, which the
+# INSERT ... SELECT into papers adds (the batch's time is known only as it is stored).
+_PLAN_STAGE_COLUMNS = ("id", *_PAPER_COLUMNS[:-1])
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A batch's INSERT statements for a bulk load into SQLite, bound ahead on the parsing thread.
+
+    Paper ids are not known until the batch is stored (one more than the highest stored), so the
+    rows carry each paper's position in the batch instead, as their first value; each statement
+    adds the id before the first (``?1``, bound as it runs). The papers go in one statement when
+    SQLite takes that many values (:attr:`direct`), else through the staging table in several
+    (:attr:`stage`): either way one statement reaches papers and its full-text trigger. The
+    writing thread then only binds and runs the statements. Used only when the papers inserted
+    are exactly :attr:`papers`, in order.
+    """
+
+    papers: list[Paper]
+    direct: tuple[int, tuple[Any, ...]] | None
+    stage: _Statements
+    children: tuple[_Statements, ...]
+    values: int  # the most values a statement binds
+
+
+def _flat_statements(rows: list[_Row], width: int, per_statement: int) -> _Statements:
+    return [
+        (len(chunk), tuple([v for row in chunk for v in row]))
+        for chunk in _statement_chunks(rows, per_statement)
+    ]
+
+
+@cache
+def _library_max_variables() -> int:
+    """The limit on bound values per statement of the SQLite library the sqlite3 module uses
+    (a connection may set a lower one: the plan is checked against it before it is used)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        getlimit = getattr(conn, "getlimit", None)
+        if getlimit is None:
+            return _SQLITE_DEFAULT_MAX_VARIABLES
+        return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    finally:
+        conn.close()
+
+
+# At most this many values in the one INSERT of a batch's papers (5,000 papers: 90,000).
+_DIRECT_VALUES = 100_000
+
+
+def _plan(papers: list[Paper], built: list[_Prepared]) -> _Plan:
+    width = len(_PLAN_STAGE_COLUMNS)
+    values = len(built) * width + 2  # and ?1, ?2: the id before the first, the batch's time
+    direct: tuple[int, tuple[Any, ...]] | None = None
+    stage: _Statements = []
+    if values <= min(_DIRECT_VALUES, _library_max_variables()):
+        flat: list[Any] = []
+        for i, b in enumerate(built):
+            flat.append(i)
+            flat.extend(b.row)
+        direct = (len(built), tuple(flat))
+    else:
+        values = _VALUES_PER_INSERT
+        rows = [(i, *b.row) for i, b in enumerate(built)]
+        stage = _flat_statements(rows, width, _VALUES_PER_INSERT // width)
+    children: tuple[list[_Row], ...] = ([], [], [], [])
+    for i, b in enumerate(built):
+        for rows_of_table, new in zip(children, b.children, strict=True):
+            if new:
+                rows_of_table.extend([(i, *r) for r in new])
+    return _Plan(
+        papers,
+        direct,
+        stage,
+        tuple(
+            _flat_statements(rows, len(columns), _VALUES_PER_INSERT // len(columns))
+            for rows, (_, columns) in zip(children, _CHILD_TABLES, strict=True)
+        ),
+        max(values, _VALUES_PER_INSERT + 1),
+    )
 
 
 def _statement_chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -320,6 +422,35 @@ _CHILD_QUERIES = tuple(
 )
 
 
+# The write path's IN queries as SQL for SQLite's driver (``?`` marks appended by _select_in):
+# Core's expanding parameters cost more than the queries themselves on a 5,000-paper batch.
+_OWNER_SQL = {
+    column: f'SELECT papers."key", papers.{column} FROM papers WHERE papers.{column} IN '
+    for column in ("doi", "title_key")
+}
+_DERIVED_ONLY_SQL = ' AND papers."key" LIKE ?'
+_STORED_KEYS_SQL = 'SELECT papers."key" FROM papers WHERE papers."key" IN '
+
+
+def _select_in(
+    conn: Connection, head: str, values: Sequence[Any], tail: str = "", *more: Any
+) -> Any:
+    """The rows of ``head (?, ?, ...) tail``, one mark per value (then ``more``), through the
+    driver."""
+    marks = ", ".join("?" * len(values))
+    return conn.exec_driver_sql(f"{head}({marks}){tail}", (*values, *more))
+
+
+def _plan_fits(plan: _Plan, papers: list[Paper], conn: Connection) -> bool:
+    """Whether ``plan`` inserts exactly ``papers`` (the same objects, in order) and its statements
+    stay within the connection's limit on bound values."""
+    return (
+        len(plan.papers) == len(papers)
+        and all(map(operator.is_, plan.papers, papers))
+        and plan.values <= _max_variables(conn)
+    )
+
+
 def _in_chunk(conn: Connection) -> int:
     """Values per IN list on the write path: 500, and on SQLite up to a whole batch when its limit
     on bound values allows (fewer statements, each one a hand-over of the GIL and back)."""
@@ -352,6 +483,17 @@ class _Rows:
         self.copy = f"COPY {names} FROM STDIN"
         self.width = len(columns)
         self.one = "(" + ", ".join("?" * self.width) + ")"
+        # A row whose first value is added to ?1 (a position in the batch, made an id).
+        self.relative_one = "(?1 + " + ", ".join("?" * self.width) + ")"
+        self._sql: dict[tuple[bool, int], str] = {}
+
+    def sql(self, rows: int, *, relative: bool = False) -> str:
+        """A multi-row INSERT of ``rows`` rows (SQLite), made once per size."""
+        found = self._sql.get((relative, rows))
+        if found is None:
+            one = self.relative_one if relative else self.one
+            found = self._sql[relative, rows] = self.head + ", ".join([one] * rows)
+        return found
 
     def insert(self, conn: Connection, rows: list[_Row]) -> None:
         if not rows:
@@ -365,8 +507,7 @@ class _Rows:
             return
         per_statement = max(1, min(_VALUES_PER_INSERT, _max_variables(conn)) // self.width)
         for chunk in _statement_chunks(rows, per_statement):
-            sql = self.head + ", ".join([self.one] * len(chunk))
-            conn.exec_driver_sql(sql, tuple([v for row in chunk for v in row]))
+            conn.exec_driver_sql(self.sql(len(chunk)), tuple([v for row in chunk for v in row]))
 
 
 # FTS5 settings while a bulk load writes (SQLite), and the defaults they go back to. hashsize:
@@ -407,13 +548,23 @@ def _bulk_fts_settings(conn: Connection) -> Iterator[None]:
         for name, default in _DEFAULT_FTS.items()
     }
     _set_fts(conn, _BULK_FTS)
+    with _afterwards(
+        lambda: _set_fts(conn, before), "could not restore the full-text index settings %s", before
+    ):
+        yield
+
+
+@contextmanager
+def _afterwards(undo: Callable[[], None], failure: str, *args: Any) -> Iterator[None]:
+    """Runs ``undo`` after the body, however the body ends. If ``undo`` fails, that is logged
+    (``failure`` % ``args``) and not raised: the body's own error, if any, is the one to see."""
     try:
         yield
     finally:
         try:
-            _set_fts(conn, before)
-        except Exception:  # the load's own error, if any, is the one to see
-            log.warning("could not restore the full-text index settings %s", before, exc_info=True)
+            undo()
+        except Exception:
+            log.warning(failure, *args, exc_info=True)
 
 
 # A temporary table (this connection's only, in a temporary file: _temp_on_disk) that a bulk
@@ -593,15 +744,16 @@ def _deferred_indexes(
     except BaseException:
         driver.execute("ROLLBACK")
         raise
-    try:
-        yield
-    finally:
+
+    def create_again() -> None:
         try:
             _create_indexes(driver, dropped)
-        except Exception:  # the load's own error, if any, is the one to see
-            log.warning("could not create the indexes %s again", dropped, exc_info=True)
-        if checkpointer is not None:
-            checkpointer.committed()
+        finally:
+            if checkpointer is not None:
+                checkpointer.committed()
+
+    with _afterwards(create_again, "could not create the indexes %s again", dropped):
+        yield
 
 
 @dataclass(frozen=True, slots=True)
@@ -631,6 +783,8 @@ class SqlCatalog:
         self._binders = _Binders(engine.dialect)
         self._writers: dict[tuple[str, tuple[str, ...]], _Rows] = {}
         self._bulk: _Bulk | None = None
+        self._prepare_folds = _Folds(_PREPARE_FOLDS)
+        self._direct_sql: dict[int, str] = {}
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -642,15 +796,20 @@ class SqlCatalog:
         exactly what passing the papers would.
         """
         out = PreparedPapers()
-        binders, folds = self._binders, _Folds()
+        binders, folds = self._binders, self._prepare_folds
         memo: dict[Any, Any] = {}
         prepared = out.prepared
+        built: list[_Prepared] = []
         for paper in papers:
             paper = self._with_normalised_doi(paper)
             tkey = title_key(paper)
             row, children = _build(paper, tkey, binders, memo, folds)
             out.append(paper)
-            prepared[id(paper)] = _Prepared(paper, tkey, row, children)
+            one = prepared[id(paper)] = _Prepared(paper, tkey, row, children)
+            built.append(one)
+        dialect = self.engine.dialect
+        if dialect.name == "sqlite" and dialect.driver == "pysqlite" and out:
+            out.plan = _plan(list(out), built)
         return out
 
     @contextmanager
@@ -684,6 +843,7 @@ class SqlCatalog:
     def upsert(self, papers: Iterable[Paper]) -> UpsertCounts:
         """Store papers in batches, one transaction each; a paper already stored is merged."""
         prepared = papers.prepared if isinstance(papers, PreparedPapers) else {}
+        plan = papers.plan if isinstance(papers, PreparedPapers) else None
         counts = UpsertCounts()
         bulk = self._bulk
         if bulk is not None and bulk.thread == threading.get_ident():
@@ -692,7 +852,7 @@ class SqlCatalog:
                 if checkpointer is not None:
                     checkpointer.throttle()
                 with bulk.conn.begin():
-                    counts += self._upsert_batch(bulk.conn, batch, prepared)
+                    counts += self._upsert_batch(bulk.conn, batch, prepared, plan)
                 if checkpointer is not None:
                     checkpointer.committed()
             return counts
@@ -702,7 +862,11 @@ class SqlCatalog:
         return counts
 
     def _upsert_batch(
-        self, conn: Connection, batch: list[Paper], prepared: dict[int, _Prepared]
+        self,
+        conn: Connection,
+        batch: list[Paper],
+        prepared: dict[int, _Prepared],
+        plan: _Plan | None = None,
     ) -> UpsertCounts:
         self._begin_write(conn)
         incoming: dict[str, Paper] = {}
@@ -730,7 +894,7 @@ class SqlCatalog:
             else:
                 changed.append((row_id, merged))
         if new_papers:
-            self._insert(conn, new_papers, now, prepared)
+            self._insert(conn, new_papers, now, prepared, plan)
             counts.new = len(new_papers)
         if changed:
             self._update(conn, changed, now)
@@ -805,8 +969,14 @@ class SqlCatalog:
         """
         found: dict[str, str] = {}
         stmt = _OWNER_QUERIES[column, derived_only]
+        raw = _sqlite_driver(conn) is not None
+        tail: tuple[Any, ...] = (_DERIVED_ONLY_SQL, "t:%") if derived_only else ()
         for chunk in _chunks(sorted(values), _in_chunk(conn)):
-            for key, value in conn.execute(stmt, {"values": chunk}):
+            if raw:
+                rows = _select_in(conn, _OWNER_SQL[column], chunk, *tail)
+            else:
+                rows = conn.execute(stmt, {"values": chunk})
+            for key, value in rows:
                 current = found.get(value)
                 if current is None or (_is_derived_key(current) and not _is_derived_key(key)):
                     found[value] = key
@@ -845,7 +1015,13 @@ class SqlCatalog:
         papers: list[Paper],
         now: datetime,
         prepared: dict[int, _Prepared],
+        plan: _Plan | None = None,
     ) -> None:
+        bulk = self._bulk
+        staged = bulk is not None and bulk.conn is conn and bulk.staged
+        if staged and plan is not None and _plan_fits(plan, papers, conn):
+            self._insert_planned(conn, plan, now)
+            return
         if not self._fast(conn):
             dicts = [self._paper_values(p, now) | {"added_at": now} for p in papers]
             conn.execute(insert(papers_t), dicts)
@@ -874,8 +1050,7 @@ class SqlCatalog:
             ids = {p.key: first + i for i, p in enumerate(papers)}
             rows = [(first + i, *row, stamp, stamp) for i, (row, _) in enumerate(built)]
             columns = ("id", *_PAPER_COLUMNS, "added_at")
-            bulk = self._bulk
-            if bulk is not None and bulk.conn is conn and bulk.staged:
+            if staged:
                 # The batch's papers reach the table in one statement: FTS5 writes the index
                 # data of a statement as a segment of its own, one per batch instead of ten.
                 self._writer(dialect, _STAGE, columns).insert(conn, rows)
@@ -902,6 +1077,45 @@ class SqlCatalog:
                 if new:
                     rows_of_table.extend([(pid, *r) for r in new])
         self._write_children(conn, children)
+
+    def _insert_planned(self, conn: Connection, plan: _Plan, now: datetime) -> None:
+        """The batch's new papers, all of them as prepared, through the statements of ``plan``
+        (a bulk load into SQLite): the rows stored are those :meth:`_insert` stores."""
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        papers = quote(papers_t.name)
+        # The ids SQLite would give, as in _insert: ``base`` + the position in the batch.
+        top = conn.exec_driver_sql(f"SELECT max({quote('id')}) FROM {papers}")
+        base = int(top.scalar() or 0) + 1
+        stamp = self._binders.datetime(now, {})  # changed_at and added_at, as in _insert
+        names = [quote(c) for c in _PLAN_STAGE_COLUMNS[1:]]
+        head = f"INSERT INTO {papers} ({quote('id')}, {', '.join(names)}, changed_at, added_at)"
+        if plan.direct is not None:
+            rows, values = plan.direct
+            width = len(_PLAN_STAGE_COLUMNS)
+            rest = ", ".join(f"column{k}" for k in range(2, width + 1))
+            marks = "(" + ", ".join("?" * width) + ")"
+            sql = self._direct_sql.get(rows)
+            if sql is None:
+                # ?1 and ?2 are named first, so the plain marks of the rows count from 3.
+                sql = self._direct_sql[rows] = (
+                    f"{head} SELECT ?1 + column1, {rest}, ?2, ?2 "
+                    f"FROM (VALUES {', '.join([marks] * rows)})"
+                )
+            conn.exec_driver_sql(sql, (base, stamp, *values))
+        else:
+            stage = self._writer(dialect, _STAGE, _PLAN_STAGE_COLUMNS)
+            for rows, values in plan.stage:
+                conn.exec_driver_sql(stage.sql(rows), values)
+            conn.exec_driver_sql(
+                f"{head} SELECT ? + id, {', '.join(names)}, ?, ? FROM {_STAGE}",
+                (base, stamp, stamp),
+            )
+            conn.exec_driver_sql(f"DELETE FROM {_STAGE}")
+        for (table, columns), statements in zip(_CHILD_TABLES, plan.children, strict=True):
+            writer = self._writer(dialect, table.name, columns)
+            for rows, values in statements:
+                conn.exec_driver_sql(writer.sql(rows, relative=True), (base, *values))
 
     def _update(self, conn: Connection, changed: list[tuple[int, Paper]], now: datetime) -> None:
         rows = [{"_id": row_id, **self._paper_values(p, now)} for row_id, p in changed]
@@ -951,6 +1165,13 @@ class SqlCatalog:
     # -- reading ---------------------------------------------------------------------------------
 
     def _load(self, conn: Connection, keys: list[str]) -> dict[str, tuple[int, Paper]]:
+        if _sqlite_driver(conn) is not None and len(keys) > 1:
+            # Which keys are stored first, through the driver (a bulk load's batch is mostly
+            # new papers): the papers are then read for those alone.
+            chunks = _chunks(keys, _in_chunk(conn))
+            keys = [k for chunk in chunks for (k,) in _select_in(conn, _STORED_KEYS_SQL, chunk)]
+            if not keys:
+                return {}
         rows: list[Any] = []
         for chunk in _chunks(keys, _in_chunk(conn)):
             rows.extend(conn.execute(_PAPERS_BY_KEY, {"keys": chunk}))

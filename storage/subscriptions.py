@@ -440,16 +440,18 @@ class SqlSubscriptions:
     # -- papers --------------------------------------------------------------------------------
 
     def papers(self, keys: Sequence[str]) -> list[Paper]:
-        return self.catalog.get_many(keys)
+        found: list[Paper] = []
+        for chunk in _chunks(keys):
+            found.extend(self.catalog.get_many(chunk))
+        return found
 
-    def _added_keys(
-        self, start: datetime, end: datetime, *, channel_id: int | None = None
-    ) -> list[str]:
-        stmt = select(papers_t.c.key).where(
-            papers_t.c.added_at >= start, papers_t.c.added_at <= end
-        )
+    @staticmethod
+    def _window(start: datetime, end: datetime, channel_id: int | None = None) -> list[Any]:
+        """Papers that entered the catalog in ``[start, end]`` (and were never delivered to
+        ``channel_id``), as WHERE conditions."""
+        conditions: list[Any] = [papers_t.c.added_at >= start, papers_t.c.added_at <= end]
         if channel_id is not None:
-            stmt = stmt.where(
+            conditions.append(
                 ~select(delivered_t.c.paper_key)
                 .where(
                     delivered_t.c.channel_id == channel_id,
@@ -457,6 +459,12 @@ class SqlSubscriptions:
                 )
                 .exists()
             )
+        return conditions
+
+    def _added_keys(
+        self, start: datetime, end: datetime, *, channel_id: int | None = None
+    ) -> list[str]:
+        stmt = select(papers_t.c.key).where(*self._window(start, end, channel_id))
         with self.engine.connect() as conn:
             return list(conn.execute(stmt.order_by(papers_t.c.id)).scalars())
 
@@ -489,6 +497,18 @@ class SqlSubscriptions:
         for chunk in _chunks(keys):
             found.extend(p for p in self.catalog.get_many(chunk) if matches(query, p, now=now))
         return found
+
+    def pending_stamps(
+        self, subscription: Subscription, now: datetime
+    ) -> list[tuple[str, datetime]]:
+        """The keys of the papers :meth:`pending_papers` considers before matching (entered the
+        catalog since the window start, never delivered to the channel), each with when its
+        row last changed, in the order they entered."""
+        stmt = select(papers_t.c.key, papers_t.c.changed_at).where(
+            *self._window(subscription.window_start, now, subscription.channel_id)
+        )
+        with self.engine.connect() as conn:
+            return [(key, changed) for key, changed in conn.execute(stmt.order_by(papers_t.c.id))]
 
     def matching_added(
         self, query: Query, start: datetime, end: datetime, now: datetime

@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Literal, Protocol, TypeAlias, TypeVar
 
+from bot.digests.pending import PendingMatcher
 from bot.domain.digest import Digest, DigestBuilder, DigestMessage, DigestOptions, explain_empty
 from bot.domain.matching import TopicIndex
 from bot.domain.paper_notes import PaperNotes, take_notes
@@ -156,6 +157,8 @@ class DigestService:
         self._locks: dict[int, asyncio.Lock] = {}
         self._builder = DigestBuilder(self.options)
         self._built = 0
+        # Which papers each subscription has pending: matched for all topics at once.
+        self.pending = PendingMatcher(store)
         self._arrivals_index: tuple[tuple[tuple[int, Query], ...], TopicIndex[int]] | None = None
 
     # -- building --------------------------------------------------------------------------------
@@ -172,7 +175,7 @@ class DigestService:
     def build(self, subscription: Subscription, now: datetime | None = None) -> Digest:
         """What the subscription's next digest holds now (nothing is claimed or posted)."""
         moment = now or self.clock()
-        papers = self.store.pending_papers(subscription, moment)
+        papers = self.pending.pending(subscription, moment)
         return self._digest(subscription.topic, papers, subscription, moment)
 
     def _digest(
@@ -322,7 +325,7 @@ class DigestService:
         key = key or sub.schedule.period_key(now)
         if self.store.get_delivery(sub.id, key) is not None:
             return RunResult(sub.id, "already_done", key)
-        digest = self._digest(sub.topic, self.store.pending_papers(sub, now), sub, now)
+        digest = self._digest(sub.topic, self.pending.pending(sub, now), sub, now)
         if not digest.messages:
             reason = digest.empty_reason.text if digest.empty_reason else ""
             return RunResult(sub.id, "empty", key, detail=reason)

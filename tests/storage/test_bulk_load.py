@@ -4,13 +4,16 @@ SQLite the dropped indexes, FTS5 settings and WAL checkpoints put back however t
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
+import storage.catalog as catalog_module
 from bot.domain.catalog import UpsertCounts
 from bot.domain.papers import Author, Paper, PaperVersion
 from storage.catalog import DEFERRABLE_INDEXES, SqlCatalog, restore_indexes
@@ -134,10 +137,14 @@ def test_prepare_only_computes(engine: Engine) -> None:
     assert prepared[0].doi == "10.1000/x.0"  # the DOI normalised, as upsert stores it
 
 
-def _sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Engine:
+@pytest.fixture
+def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
+    """A migrated SQLite catalog of this test's own, disposed of after it."""
     path = tmp_path / "catalog.db"
     path.write_bytes(sqlite_template.read_bytes())
-    return create_db_engine(f"sqlite:///{path}")
+    engine = create_db_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
 
 
 def _indexes(engine: Engine) -> set[str]:
@@ -150,9 +157,52 @@ def _indexes(engine: Engine) -> set[str]:
         }
 
 
+def _has_deferrable_indexes(engine: Engine) -> bool:
+    return set(DEFERRABLE_INDEXES) <= _indexes(engine)
+
+
 def _fts_config(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return dict(conn.execute(text("SELECT k, v FROM papers_fts_config")).tuples().all())
+
+
+def _fts_matches(engine: Engine) -> list[tuple[str, int]]:
+    """Per word, how many papers the full-text index finds (the papers' rows, not their ids)."""
+    with engine.connect() as conn:
+        conn.execute(text("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)"))
+        return [
+            (word, conn.execute(text(f"SELECT count(*) FROM papers_fts('{word}')")).scalar_one())
+            for word in ("model", "revised", "journal", "blog", "nunez", "hinton", "zhang")
+        ]
+
+
+@pytest.mark.parametrize("direct_values", [100_000, 0], ids=["one-insert", "staged"])
+def test_planned_batches_store_what_plain_upserts_store(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, direct_values: int
+) -> None:
+    """Batches whose statements were bound ahead (SqlCatalog.prepare on SQLite), their papers in
+    one INSERT or through the staging table, against plain upserts; batches that merge records
+    fall back to building their rows as they are stored."""
+    monkeypatch.setattr(catalog_module, "_DIRECT_VALUES", direct_values)
+    planned: list[int] = []
+    insert_planned = SqlCatalog._insert_planned
+
+    def spy(self: SqlCatalog, conn: Any, plan: Any, now: datetime) -> None:
+        planned.append(len(plan.papers))
+        insert_planned(self, conn, plan, now)
+
+    monkeypatch.setattr(SqlCatalog, "_insert_planned", spy)
+    papers = _papers()
+    plain_counts = _plain(sqlite_engine, papers)
+    plain_rows, plain_matches = dump_catalog(sqlite_engine), _fts_matches(sqlite_engine)
+    clear_catalog(sqlite_engine)
+    assert not planned
+
+    bulk_counts = _bulk(sqlite_engine, papers, 1_000_000)
+    assert bulk_counts == plain_counts
+    assert dump_catalog(sqlite_engine) == plain_rows
+    assert _fts_matches(sqlite_engine) == plain_matches
+    assert planned and sum(planned) < len(papers)  # both ways were taken
 
 
 def test_deferrable_indexes_are_the_migrations_own(sqlite_template: Path) -> None:
@@ -161,37 +211,33 @@ def test_deferrable_indexes_are_the_migrations_own(sqlite_template: Path) -> Non
     assert {name: found.get(name) for name in DEFERRABLE_INDEXES} == DEFERRABLE_INDEXES
 
 
-def test_a_large_load_drops_indexes_and_builds_them_again(
-    tmp_path: Path, sqlite_template: Path
-) -> None:
-    engine = _sqlite_engine(tmp_path, sqlite_template)
-    before = _indexes(engine)
-    catalog = SqlCatalog(engine)
+def test_a_large_load_drops_indexes_and_builds_them_again(sqlite_engine: Engine) -> None:
+    before = _indexes(sqlite_engine)
+    catalog = SqlCatalog(sqlite_engine)
     with catalog.bulk_load(expected=1_000_000):
-        assert not _indexes(engine) & set(DEFERRABLE_INDEXES)
-        assert {"ix_papers_doi", "ix_papers_title_key"} <= _indexes(engine)  # the load's own
-        assert _fts_config(engine)["automerge"] == 16
+        assert not _indexes(sqlite_engine) & set(DEFERRABLE_INDEXES)
+        # The load's own indexes stay.
+        assert {"ix_papers_doi", "ix_papers_title_key"} <= _indexes(sqlite_engine)
+        assert _fts_config(sqlite_engine)["automerge"] == 16
         catalog.upsert(catalog.prepare(_papers()[:30]))
-    assert _indexes(engine) == before
-    assert _fts_config(engine) == {"version": 4, "automerge": 4, "hashsize": 1024 * 1024}
-    with engine.connect() as conn:
+    assert _indexes(sqlite_engine) == before
+    assert _fts_config(sqlite_engine) == {"version": 4, "automerge": 4, "hashsize": 1024 * 1024}
+    with sqlite_engine.connect() as conn:
         conn.execute(text("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)"))
         assert conn.execute(text("SELECT count(*) FROM papers_fts_docsize")).scalar() == 30
         assert conn.execute(text("SELECT count(*) FROM papers_fts('model')")).scalar() == 30
         assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 1000
         assert conn.execute(text("PRAGMA temp_store")).scalar() == 2  # MEMORY, as configured
-    engine.dispose()
 
 
 def test_a_small_load_or_one_into_a_larger_catalog_keeps_the_indexes(
-    tmp_path: Path, sqlite_template: Path
+    sqlite_engine: Engine,
 ) -> None:
-    engine = _sqlite_engine(tmp_path, sqlite_template)
-    catalog = SqlCatalog(engine)
+    catalog = SqlCatalog(sqlite_engine)
     with catalog.bulk_load(expected=100):
-        assert set(DEFERRABLE_INDEXES) <= _indexes(engine)
+        assert _has_deferrable_indexes(sqlite_engine)
         catalog.upsert(catalog.prepare(_papers()[:10]))
-    with engine.begin() as conn:  # as if the catalog held 50,000 papers
+    with sqlite_engine.begin() as conn:  # as if the catalog held 50,000 papers
         conn.execute(
             text(
                 "INSERT INTO papers (id, key, title, added_at, changed_at) "
@@ -199,52 +245,45 @@ def test_a_small_load_or_one_into_a_larger_catalog_keeps_the_indexes(
             )
         )
     with catalog.bulk_load(expected=40_000):
-        assert set(DEFERRABLE_INDEXES) <= _indexes(engine)
-    engine.dispose()
+        assert _has_deferrable_indexes(sqlite_engine)
 
 
 def test_a_load_that_fails_keeps_its_batches_and_puts_everything_back(
-    tmp_path: Path, sqlite_template: Path
+    sqlite_engine: Engine,
 ) -> None:
-    engine = _sqlite_engine(tmp_path, sqlite_template)
-    before = _indexes(engine)
-    catalog = SqlCatalog(engine)
+    before = _indexes(sqlite_engine)
+    catalog = SqlCatalog(sqlite_engine)
     papers = _papers()[:60]
     with pytest.raises(RuntimeError, match="disk on fire"), catalog.bulk_load(expected=10**6):
         catalog.upsert(catalog.prepare(papers[:30]))
         raise RuntimeError("disk on fire")
     assert catalog.count() == 30
-    assert _indexes(engine) == before
-    assert _fts_config(engine)["automerge"] == 4
-    engine.dispose()
+    assert _indexes(sqlite_engine) == before
+    assert _fts_config(sqlite_engine)["automerge"] == 4
 
 
-def test_indexes_an_interrupted_load_left_out_come_back(
-    tmp_path: Path, sqlite_template: Path
-) -> None:
-    engine = _sqlite_engine(tmp_path, sqlite_template)
-    SqlCatalog(engine).upsert(_papers()[:20])
-    with engine.begin() as conn:  # what a load killed before its end leaves
+def test_indexes_an_interrupted_load_left_out_come_back(sqlite_engine: Engine) -> None:
+    SqlCatalog(sqlite_engine).upsert(_papers()[:20])
+    with sqlite_engine.begin() as conn:  # what a load killed before its end leaves
         conn.execute(text("DROP INDEX ix_paper_authors_surname_name"))
         conn.execute(text("DROP INDEX ix_papers_day"))
         conn.execute(text("INSERT INTO papers_fts(papers_fts, rank) VALUES ('automerge', 16)"))
-    assert restore_indexes(engine) == ["ix_papers_day", "ix_paper_authors_surname_name"]
-    assert set(DEFERRABLE_INDEXES) <= _indexes(engine)
-    assert restore_indexes(engine) == []
+    assert restore_indexes(sqlite_engine) == ["ix_papers_day", "ix_paper_authors_surname_name"]
+    assert _has_deferrable_indexes(sqlite_engine)
+    assert restore_indexes(sqlite_engine) == []
 
-    with engine.begin() as conn:
+    with sqlite_engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_papers_arxiv_id"))
-    upgrade(engine)  # paperbot db upgrade
-    assert "ix_papers_arxiv_id" in _indexes(engine)
+    upgrade(sqlite_engine)  # paperbot db upgrade
+    assert "ix_papers_arxiv_id" in _indexes(sqlite_engine)
 
-    with engine.begin() as conn:
+    with sqlite_engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_papers_published"))
-    catalog = SqlCatalog(engine)
+    catalog = SqlCatalog(sqlite_engine)
     with catalog.bulk_load(expected=10):  # the next load, too
         pass
-    assert "ix_papers_published" in _indexes(engine)
-    assert _fts_config(engine)["automerge"] == 4  # not the 16 the killed load left
-    engine.dispose()
+    assert "ix_papers_published" in _indexes(sqlite_engine)
+    assert _fts_config(sqlite_engine)["automerge"] == 4  # not the 16 the killed load left
 
 
 def test_an_older_schema_is_left_as_its_migrations_made_it(tmp_path: Path) -> None:
@@ -253,15 +292,12 @@ def test_an_older_schema_is_left_as_its_migrations_made_it(tmp_path: Path) -> No
     assert "ix_papers_day" not in _indexes(engine)
     assert restore_indexes(engine) == []
     upgrade(engine)
-    assert set(DEFERRABLE_INDEXES) <= _indexes(engine)
+    assert _has_deferrable_indexes(engine)
     engine.dispose()
 
 
-def test_checkpoints_run_on_their_own_thread_during_a_load(
-    tmp_path: Path, sqlite_template: Path
-) -> None:
-    engine = _sqlite_engine(tmp_path, sqlite_template)
-    catalog = SqlCatalog(engine)
+def test_checkpoints_run_on_their_own_thread_during_a_load(sqlite_engine: Engine) -> None:
+    catalog = SqlCatalog(sqlite_engine)
     with catalog.bulk_load(expected=10**6):
         bulk = catalog._bulk
         assert bulk is not None and bulk.checkpointer is not None
@@ -271,19 +307,17 @@ def test_checkpoints_run_on_their_own_thread_during_a_load(
         for start in range(0, 100, 25):
             catalog.upsert(catalog.prepare(papers[start : start + 25]))
     assert bulk.checkpointer.checkpoints >= 1
-    with engine.connect() as conn:
+    with sqlite_engine.connect() as conn:
         busy, log, done = conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)")).one()
         assert (busy, log) == (0, done)
-    engine.dispose()
 
 
-def test_the_checkpointer_holds_the_wal_to_its_limit(tmp_path: Path, sqlite_template: Path) -> None:
-    engine = _sqlite_engine(tmp_path, sqlite_template)
-    catalog = SqlCatalog(engine)
-    with engine.connect() as conn:
+def test_the_checkpointer_holds_the_wal_to_its_limit(sqlite_engine: Engine) -> None:
+    catalog = SqlCatalog(sqlite_engine)
+    with sqlite_engine.connect() as conn:
         driver = conn.connection.driver_connection
         driver.execute("PRAGMA wal_autocheckpoint=0")
-        checkpointer = WalCheckpointer(engine, limit=50)
+        checkpointer = WalCheckpointer(sqlite_engine, limit=50)
         try:
             papers = _papers()[:200]
             for start in range(0, 200, 20):
@@ -295,7 +329,6 @@ def test_the_checkpointer_holds_the_wal_to_its_limit(tmp_path: Path, sqlite_temp
             checkpointer.close()
             driver.execute("PRAGMA wal_autocheckpoint=1000")
     assert checkpointer.checkpoints >= 1
-    wal = Path(f"{engine.url.database}-wal")
+    wal = Path(f"{sqlite_engine.url.database}-wal")
     # Restarted rather than grown: far less than the 200 papers' pages written.
     assert wal.stat().st_size < 4096 * 400
-    engine.dispose()
