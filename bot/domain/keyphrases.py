@@ -296,11 +296,17 @@ def _initials(key: str) -> str:
     return "".join(w[0] for w in key.split())
 
 
-def _overlaps(candidate: tuple[str, ...], chosen: tuple[str, ...]) -> bool:
-    """True when one phrase is a contiguous part of the other ("language model" in "large ...")."""
-    short, long_ = (candidate, chosen) if len(candidate) <= len(chosen) else (chosen, candidate)
+def _contains(long_: tuple[str, ...], short: tuple[str, ...]) -> bool:
+    """True when ``short`` is a contiguous part of ``long_``."""
     k = len(short)
     return any(long_[i : i + k] == short for i in range(len(long_) - k + 1))
+
+
+def _overlaps(candidate: tuple[str, ...], chosen: tuple[str, ...]) -> bool:
+    """True when one phrase is a contiguous part of the other ("language model" in "large ...")."""
+    if len(candidate) <= len(chosen):
+        return _contains(chosen, candidate)
+    return _contains(candidate, chosen)
 
 
 def key_phrases(
@@ -403,11 +409,6 @@ _LENGTH_BONUS = (1.0, 2.0, 2.5)
 _second = itemgetter(1)
 
 
-def _contains(long_: tuple[str, ...], short: tuple[str, ...]) -> bool:
-    k = len(short)
-    return any(long_[i : i + k] == short for i in range(len(long_) - k + 1))
-
-
 def _acronym_of(short: tuple[str, ...], long_: tuple[str, ...]) -> bool:
     """Whether one-word ``short`` is the initials of ``long_`` ("llm", "large language model")."""
     if len(short) != 1 or len(long_) < 2:
@@ -482,7 +483,7 @@ def choose_themes(
             if subsumed(key, count, words):
                 continue
             phrase = tuple(key.split())
-            if any(_contains(o, phrase) or _contains(phrase, o) for o in chosen):
+            if any(_overlaps(phrase, o) for o in chosen):
                 continue
             if any(_acronym_of(phrase, o) or _acronym_of(o, phrase) for o in chosen):
                 continue  # "llm" beside "large language model"
