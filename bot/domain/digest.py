@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -51,7 +51,7 @@ from bot.domain.query import (
     Query,
     Term,
     prepare,
-    stem,
+    stem_cached,
 )
 from bot.domain.text import latex_to_text, plural, shorten, shorten_authors
 from bot.domain.topics import Topic
@@ -204,6 +204,8 @@ class DigestMessage:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# A str as _encode writes it (the C function the encoder itself calls for a str).
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring
 
 
 # A day's cards recur in many digests (a builder makes one card per paper, whatever the topic):
@@ -227,8 +229,8 @@ def encode_messages(messages: Sequence[DigestMessage]) -> str:
     """``messages`` as the JSON list of :meth:`DigestMessage.to_json` a claim stores, read back
     by :meth:`DigestMessage.from_json`."""
     parts = [
-        f'{{"content":{_encode(m.content)},"cards":[{",".join(map(_card_json, m.cards))}],'
-        f'"paper_keys":{_encode(list(m.paper_keys))}}}'
+        f'{{"content":{_encode_str(m.content)},"cards":[{",".join(map(_card_json, m.cards))}],'
+        f'"paper_keys":[{",".join(map(_encode_str, m.paper_keys))}]}}'
         for m in messages
     ]
     return "[" + ",".join(parts) + "]"
@@ -380,10 +382,42 @@ def _leaves(query: Query) -> tuple[_Leaf, ...]:
     out = []
     for leaf in _positive_leaves(query.text_tree):
         if isinstance(leaf, Term):
-            out.append(_Leaf(leaf.field, (stem(leaf.text),), leaf.text if leaf.prefix else None))
+            out.append(
+                _Leaf(leaf.field, (stem_cached(leaf.text),), leaf.text if leaf.prefix else None)
+            )
         else:
-            out.append(_Leaf(leaf.field, tuple(stem(w) for w in leaf.words), None))
+            out.append(_Leaf(leaf.field, tuple(map(stem_cached, leaf.words)), None))
     return tuple(out)
+
+
+def _plan(query: Query) -> tuple[tuple[str, ...], tuple[_Leaf, ...]]:
+    """The query's positive leaves split in two: the stems of its plain words (no field, no
+    prefix), scored by one lookup in a paper's :func:`_word_weights`, and the other leaves
+    (phrases, fields, prefixes), scored by :func:`_score`."""
+    words: list[str] = []
+    rest: list[_Leaf] = []
+    for leaf in _leaves(query):
+        if leaf.field is None and leaf.prefix is None and len(leaf.stems) == 1:
+            words.append(leaf.stems[0])
+        else:
+            rest.append(leaf)
+    return tuple(words), tuple(rest)
+
+
+def _word_weights(doc: PreparedPaper) -> dict[str, float]:
+    """What a plain query word scores in ``doc`` (see :func:`_score`), by its stem: 3 in the
+    title plus 1 in the abstract."""
+    weights: dict[str, float] = {}
+    for segments, weight in ((doc.title, _TITLE_WEIGHT), (doc.abstract, _ABSTRACT_WEIGHT)):
+        seen: set[str] = set()
+        for seg in segments:
+            seen |= seg.stem_set
+        for word in seen:
+            weights[word] = weights.get(word, 0.0) + weight
+    return weights
+
+
+_NOTHING = repeat(0.0)  # the default of every missing word's weight (map(weights.get, ...))
 
 
 def relevance(query: Query, paper: Paper | PreparedPaper) -> float:
@@ -401,6 +435,9 @@ def _in(leaf: _Leaf, segments: tuple[Any, ...]) -> bool:
         if len(segments) == 1:  # a title, an abstract
             return target in segments[0].stem_set
         return any(target in seg.stem_set for seg in segments)
+    if len(segments) == 1:
+        only = segments[0]
+        return leaf.hits(only.stems, only.stem_set)
     return any(leaf.hits(seg.stems, seg.stem_set) for seg in segments)
 
 
@@ -440,6 +477,17 @@ _Ident: TypeAlias = tuple[str, int | None, int]
 
 
 @dataclass(frozen=True, slots=True)
+class _Asked:
+    """What a builder keeps of a query it was asked about, by the query object's id (the query
+    held, so no other object takes its id meanwhile): hashing a query walks its whole tree."""
+
+    query: Query
+    tree: int  # the text tree's number among those the builder has seen: equal trees, equal
+    words: tuple[str, ...]  # see _plan
+    rest: tuple[_Leaf, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class _Shared:
     """What every digest of one query over the same papers has in common: the ranking (as
     positions in the papers given), the cards shown, the overflow, themes and summary line.
@@ -449,6 +497,7 @@ class _Shared:
     entries: tuple[DigestEntry, ...]  # the papers shown, as objects of ``source``
     source: Sequence[Paper]  # the batch it was built from
     cards: tuple[DigestCard, ...]
+    sizes: tuple[int, ...]  # each card's DigestCard.size
     overflow: tuple[str, ...]
     count: int
     themes: tuple[str, ...]
@@ -471,10 +520,14 @@ class DigestBuilder:
         self._recurring: dict[_Ident, _Phrases] = {}  # those another primed paper has
         self._docs: dict[_Ident, PreparedPaper] = {}
         self._stamps: dict[_Ident, tuple[float, datetime]] = {}
-        self._sizes: dict[int, int] = {}
+        # For ranking: a paper's plain-word weights and minus its timestamp (newest first).
+        self._rankable: dict[_Ident, tuple[dict[str, float], float]] = {}
+        self._sizes: dict[_Ident, int] = {}
+        self._asked: dict[int, _Asked] = {}
+        self._trees: dict[Node | None, int] = {}
         self._cards: dict[_Ident, DigestCard] = {}
         self._themes: dict[frozenset[_Ident], tuple[str, ...]] = {}
-        self._shared: dict[tuple[Node | None, tuple[_Ident, ...]], _Shared] = {}
+        self._shared: dict[tuple[int, tuple[_Ident, ...]], _Shared] = {}
         # The primed papers' keys by identity (a Paper is immutable), so they are not recomputed;
         # the papers are held, so no other object can have one of their ids meanwhile.
         self._primed: dict[int, _Ident] = {}
@@ -542,6 +595,13 @@ class DigestBuilder:
             found = self._stamps[ident] = (moment.timestamp(), moment)
         return found
 
+    def _rankable_of(self, paper: Paper, ident: _Ident) -> tuple[dict[str, float], float]:
+        found = self._rankable.get(ident)
+        if found is None:
+            weights = _word_weights(self._doc(paper, ident))
+            found = self._rankable[ident] = (weights, -self._stamp(paper, ident)[0])
+        return found
+
     def prime(self, papers: Iterable[Paper]) -> None:
         """Do the per-paper work for a batch of digests at once: TL;DRs, prepared text, and
         phrases, noting of each paper the phrases another paper of the batch shares: a theme of
@@ -563,6 +623,14 @@ class DigestBuilder:
             self._recurring[ident] = (one & recurring, two & recurring, three & recurring)
 
     # -- per digest ------------------------------------------------------------------------------
+
+    def _asked_of(self, query: Query) -> _Asked:
+        found = self._asked.get(id(query))
+        if found is None or found.query is not query:
+            words, rest = _plan(query)
+            tree = self._trees.setdefault(query.text_tree, len(self._trees))
+            found = self._asked[id(query)] = _Asked(query, tree, words, rest)
+        return found
 
     def themes(self, papers: Sequence[Paper]) -> tuple[str, ...]:
         """Phrases that recur across the abstracts of ``papers``, most salient first.
@@ -653,22 +721,29 @@ class DigestBuilder:
     ) -> list[tuple[float, int]]:
         """(score, position) of ``papers`` best first, one per key (its last position)."""
         unique = {ident[0]: i for i, ident in enumerate(idents)}
+        rankable = self._rankable
         if query.text_tree is None:
             ordered = sorted(
-                (-self._stamp(papers[i], idents[i])[0], key, i) for key, i in unique.items()
+                (
+                    (rankable.get(idents[i]) or self._rankable_of(papers[i], idents[i]))[1],
+                    key,
+                    i,
+                )
+                for key, i in unique.items()
             )
             return [(0.0, i) for _, _, i in ordered]
-        leaves = _leaves(query)
-        scored = sorted(
-            (
-                -_score(leaves, self._doc(papers[i], idents[i])),
-                -self._stamp(papers[i], idents[i])[0],
-                key,
-                i,
-            )
-            for key, i in unique.items()
-        )
-        return [(-score, i) for score, _, _, i in scored]
+        asked = self._asked_of(query)
+        words, rest = asked.words, asked.rest
+        rows: list[tuple[float, float, str, int]] = []
+        for key, i in unique.items():
+            ident = idents[i]
+            weights, newest = rankable.get(ident) or self._rankable_of(papers[i], ident)
+            score = sum(map(weights.get, words, _NOTHING), 0.0)
+            if rest:
+                score += _score(rest, self._doc(papers[i], ident))
+            rows.append((-score, newest, key, i))
+        rows.sort()
+        return [(-score, i) for score, _, _, i in rows]
 
     def card(self, paper: Paper, summary: str) -> DigestCard:
         """The paper's card (cached per paper: it does not depend on the topic)."""
@@ -718,7 +793,7 @@ class DigestBuilder:
         )
 
     def _share(self, query: Query, papers: Sequence[Paper], idents: tuple[_Ident, ...]) -> _Shared:
-        key = (query.text_tree, idents)
+        key = (self._asked_of(query).tree, idents)
         found = self._shared.get(key)
         if found is not None:
             return found
@@ -730,6 +805,11 @@ class DigestBuilder:
             self._card_of(papers[i], idents[i], self._tldr_of(papers[i], idents[i]))
             for _, i in shown
         )
+        sizes = self._sizes
+        card_sizes = tuple(
+            sizes.get(idents[i]) or sizes.setdefault(idents[i], card.size)
+            for card, (_, i) in zip(cards, shown, strict=True)
+        )
         themes = self._themes_of([papers[i] for _, i in ranked], [idents[i] for _, i in ranked])
         oldest = min(self._stamp(papers[i], idents[i])[1] for _, i in ranked)
         found = self._shared[key] = _Shared(
@@ -740,6 +820,7 @@ class DigestBuilder:
             ),
             source=papers,
             cards=cards,
+            sizes=card_sizes,
             overflow=overflow,
             count=len(ranked),
             themes=themes,
@@ -793,17 +874,18 @@ class DigestBuilder:
                 for e, (_, i) in zip(entries, shared.shown, strict=True)
             )
         overflow = shared.overflow
-        cards = list(shared.cards)
+        cards: Sequence[DigestCard] = shared.cards
+        sizes: Sequence[int] = shared.sizes
         if overflow:
             oldest = shared.oldest
             hint = more_hint or _search_hint(topic, oldest if oldest.year > 1 else now)
-            cards.append(
-                DigestCard(
-                    title=f"and {len(overflow)} more",
-                    body=shorten(hint, options.description_chars),
-                )
+            more = DigestCard(
+                title=f"and {len(overflow)} more",
+                body=shorten(hint, options.description_chars),
             )
-        messages = self._pack(topic.name, shared.summary, cards, overflow)
+            cards = (*cards, more)
+            sizes = (*sizes, more.size)
+        messages = self._pack(topic.name, shared.summary, cards, sizes, overflow)
         return Digest(
             topic_name=topic.name,
             summary=shared.summary,
@@ -815,25 +897,26 @@ class DigestBuilder:
         )
 
     def _pack(
-        self, name: str, summary: str, cards: list[DigestCard], overflow: tuple[str, ...]
+        self,
+        name: str,
+        summary: str,
+        cards: Sequence[DigestCard],
+        sizes: Sequence[int],
+        overflow: tuple[str, ...],
     ) -> tuple[DigestMessage, ...]:
+        """``cards`` (of ``sizes``) in messages: up to ten a message, within the budget."""
         limits = self.options.limits
         budget = limits.card_budget
-        groups: list[list[DigestCard]] = [[]]
-        used = 0
-        sizes = self._sizes
-        for card in cards:
-            if card.paper_key is None:  # the "and N more" card, made for this digest
-                size = card.size
-            else:  # paper cards are cached by the builder, and so are their sizes
-                size = sizes.get(id(card)) or sizes.setdefault(id(card), card.size)
-            group = groups[-1]
-            if group and (len(group) >= limits.cards_per_message or used + size > budget):
-                groups.append([])
-                group = groups[-1]
+        most = limits.cards_per_message
+        groups: list[Sequence[DigestCard]] = []
+        start = used = 0
+        for end, size in enumerate(sizes):
+            if end > start and (end - start >= most or used + size > budget):
+                groups.append(cards[start:end])
+                start = end
                 used = 0
-            group.append(card)
             used += size
+        groups.append(cards[start:])
         total = len(groups)
         messages: list[DigestMessage] = []
         for i, group in enumerate(groups):

@@ -107,6 +107,36 @@ def test_title_hits_rank_above_abstract_hits_then_newer_first() -> None:
     assert relevance(make_topic(1, "t", "-diffusion cat:cs", now=NOW).query, in_title) == 0.0
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "language models",
+        '"large language models" reasoning',
+        "title:diffusion OR abstract:graph",
+        "transform* cat:cs.LG",
+        'author:wang "neural network"',
+        "org:university benchmark -survey",
+        "cat:cs.CL",
+    ],
+)
+def test_ranking_scores_each_paper_by_its_relevance_then_newest_first(query: str) -> None:
+    # The builder scores plain words by a lookup in each paper's word weights and the rest
+    # leaf by leaf; the order must be that of relevance() itself, then newest, then key.
+    topic = make_topic(1, "t", query, now=NOW)
+    found = [p for p in papers() if matches(topic.query, p, now=NOW)][:200]
+    assert found, query
+    builder = DigestBuilder()
+    for _ in range(2):  # the second time from the builder's caches
+        ranked = builder.rank(topic.query, found)
+        moment = {p.key: p.published or p.updated for p in found}
+        expected = sorted(
+            found,
+            key=lambda p: (-relevance(topic.query, p), -moment[p.key].timestamp(), p.key),
+        )
+        assert [p.key for _, p in ranked] == [p.key for p in expected]
+        assert [score for score, _ in ranked] == [relevance(topic.query, p) for p in expected]
+
+
 def test_the_summary_counts_the_papers_and_names_their_themes() -> None:
     topic = make_topic(1, "nlp", "cat:cs.CL", now=NOW)
     digest = build_digest(topic, in_category("cs.CL"), now=NOW)

@@ -20,7 +20,15 @@ from bot.domain.query.ast import (
     leaves,
     walk,
 )
-from bot.domain.query.evaluate import PreparedPaper, canonical, describe, matches, prepare, stem
+from bot.domain.query.evaluate import (
+    PreparedPaper,
+    canonical,
+    describe,
+    matches,
+    prepare,
+    stem,
+    stem_cached,
+)
 from bot.domain.query.parser import (
     FIELDS,
     MAX_NESTING,
@@ -70,6 +78,7 @@ __all__ = [
     "parse_query",
     "prepare",
     "stem",
+    "stem_cached",
     "tokenize",
     "walk",
 ]

@@ -24,6 +24,7 @@ matcher runs on incoming papers:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -48,7 +49,15 @@ from bot.domain.query.ast import (
 )
 from bot.domain.query.parser import tokenize
 
-__all__ = ["PreparedPaper", "canonical", "describe", "matches", "prepare", "stem"]
+__all__ = [
+    "PreparedPaper",
+    "canonical",
+    "describe",
+    "matches",
+    "prepare",
+    "stem",
+    "stem_cached",
+]
 
 _VOWELS = frozenset("aeiouy")
 _NO_UNDOUBLE = frozenset("lsz")
@@ -113,6 +122,8 @@ class _Stems(dict[str, str]):
 
 _STEMS = _Stems()
 _stem_cached = _STEMS.__getitem__
+# stem, memoised: for callers that stem many words, most of them seen before.
+stem_cached: Callable[[str], str] = _stem_cached
 
 
 # --- the paper side -----------------------------------------------------------------------------
