@@ -25,7 +25,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Literal, Protocol, TypeAlias, TypeVar
@@ -37,6 +37,7 @@ from bot.domain.paper_notes import PaperNotes, take_notes
 from bot.domain.papers import Paper
 from bot.domain.query import Query
 from bot.domain.subscriptions import Delivery, NotFound, Subscription, SubscriptionStore
+from bot.domain.text import shorten
 from bot.domain.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ Outcome: TypeAlias = Literal[
     "missing",  # no such subscription (removed since the job was scheduled)
 ]
 T = TypeVar("T")
+
+# Added to each message of a long digest that should have gone in a thread and could not.
+NO_THREAD = "(no thread: the bot may not create threads in this channel)"
 
 
 class ChannelGone(Exception):
@@ -355,14 +359,16 @@ class DigestService:
             try:
                 if threaded and part > 0:
                     if thread is None:
-                        first = delivery.message_ids[0]
-                        assert first is not None
-                        name = f"{sub.topic.name} · {delivery.claimed_at.date().isoformat()}"
-                        thread = await self._call(
-                            partial(self.poster.start_thread, channel, first, name)
-                        )
+                        thread = await self._start_thread(sub, delivery)
                         delivery = self.store.record_thread(delivery, thread)
                     target = thread
+                    if thread == channel:  # no thread could be started: say so where it goes on
+                        message = replace(
+                            message,
+                            content=shorten(
+                                f"{message.content} · {NO_THREAD}", self.options.limits.content
+                            ),
+                        )
                 nonce = delivery.part_nonce(part)
                 message_id = await self._call(
                     partial(self.poster.post, target, message, nonce=nonce)
@@ -390,6 +396,27 @@ class DigestService:
             len(delivery.paper_keys),
         )
         return RunResult(sub.id, "posted", delivery.period_key, ids, len(delivery.paper_keys))
+
+    async def _start_thread(self, sub: Subscription, delivery: Delivery) -> int:
+        """The thread the rest of a long digest goes in; the channel itself when Discord refuses
+        a thread (no permission to create threads there) while the channel still takes posts:
+        its first message went out moments ago. A channel that is gone shows on the next post."""
+        first = delivery.message_ids[0]
+        assert first is not None
+        name = f"{sub.topic.name} · {delivery.claimed_at.date().isoformat()}"
+        try:
+            return await self._call(partial(self.poster.start_thread, sub.channel_id, first, name))
+        except ChannelGone as exc:
+            log.warning(
+                "subscription %d (%s): Discord refused a thread in channel %d (%d%s); the digest "
+                "continues in the channel",
+                sub.id,
+                sub.topic.name,
+                sub.channel_id,
+                exc.status,
+                f": {exc.reason}" if exc.reason else "",
+            )
+            return sub.channel_id
 
     async def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(1, self.attempts + 1):

@@ -56,6 +56,7 @@ class FakeDiscord:
     messages: list[Posted] = field(default_factory=list)
     threads: dict[int, int] = field(default_factory=dict)  # thread id -> parent channel
     gone: set[int] = field(default_factory=set)
+    no_threads: set[int] = field(default_factory=set)  # channels where threads are refused
     busy: int = 0
     next_id: int = 1000
 
@@ -114,6 +115,8 @@ class FakePoster:
     async def start_thread(self, channel_id: int, message_id: int, name: str) -> int:
         if channel_id in self.discord.gone:
             raise ChannelGone(channel_id, 404, "Unknown Channel")
+        if channel_id in self.discord.no_threads:
+            raise ChannelGone(channel_id, 403, "Missing Permissions")
         self.discord.threads[message_id] = channel_id  # a thread shares its starter's id
         return message_id
 

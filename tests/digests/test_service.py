@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.digests.scheduler import ManualClock
-from bot.digests.service import DigestService, make_nonce
+from bot.digests.service import NO_THREAD, DigestService, make_nonce
 from bot.domain.digest import DigestOptions
 from bot.domain.ingest.arxiv_rss import parse_arxiv_rss
 from bot.domain.paper_notes import PaperNotes, take_notes
@@ -361,6 +361,26 @@ async def test_a_long_digest_continues_in_a_thread_when_asked(world: World) -> N
     assert world.discord.threads == {thread: CHANNEL}
     assert len(world.discord.in_channel(thread)) == len(result.message_ids) - 1
     assert sorted(world.discord.paper_keys(CHANNEL)) == sorted(keys(cs_cl(25)))
+
+
+async def test_a_refused_thread_leaves_the_digest_in_the_channel_and_says_why(
+    world: World,
+) -> None:
+    sub = world.subscribe(use_thread=True)
+    world.discord.no_threads.add(CHANNEL)
+    world.add(cs_cl(25))
+    world.clock.advance(timedelta(hours=1))
+    result = await world.service(digest=DigestOptions(max_papers=20)).run_subscription(sub.id)
+
+    assert result.outcome == "posted"
+    assert world.discord.threads == {}
+    posted = world.discord.in_channel(CHANNEL)
+    assert len(posted) == len(result.message_ids) > 1
+    assert NO_THREAD not in posted[0].message.content
+    assert all(m.message.content.endswith(NO_THREAD) for m in posted[1:])
+    assert sorted(world.discord.paper_keys(CHANNEL)) == sorted(keys(cs_cl(25)))
+    fresh = world.store.get_subscription(sub.id)
+    assert fresh is not None and not fresh.paused
 
 
 async def test_digest_now_posts_to_every_subscribed_channel_of_the_guild(world: World) -> None:
