@@ -20,7 +20,7 @@ from rich.console import Console
 
 from bot.commands import Deps, Registry, default_registry
 from bot.commands.help import help_
-from bot.commands.topics import Actor, with_pause_notice
+from bot.commands.topics import CONSOLE_GUILD, Actor, with_pause_notice
 from bot.console.render import render_reply
 from bot.messages import PagerState, Reply, build_error
 
@@ -122,16 +122,22 @@ async def _scheduled_console(
     """The console loop with the digest scheduler running beside it: input is read in a daemon
     thread (so Ctrl-C or end of input never waits on it), digests print through the digest
     service's console poster as their jobs run."""
-    from bot.digests.scheduler import DigestScheduler
+    from bot.digests.scheduler import CONSOLE_JOBS_TABLE, CONSOLE_LEASE_NAME, DigestScheduler
+    from bot.digests.service import Scope
 
     def report(result: Any) -> None:
         if result.outcome not in ("empty", "already_done"):
             console.print(f"digest of subscription {result.subscription_id}: {result.outcome}")
 
+    # The console's own subscriptions only, with a lease and a job table of its own: a database
+    # shared with the Discord bot keeps the bot's schedules, and its digests, to the bot.
+    services.digests.scope = Scope(CONSOLE_GUILD, only=True)
     scheduler = DigestScheduler(
         services.engine,
         services.subscriptions,
         services.digests,
+        lease_name=CONSOLE_LEASE_NAME,
+        jobstore_table=CONSOLE_JOBS_TABLE,
         ingest=services.ingest_configured,  # then the search index
         ingest_schedule=services.settings.ingest_schedule,
         ingest_timezone=services.settings.ingest_timezone,

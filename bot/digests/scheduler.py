@@ -56,6 +56,8 @@ from storage.subscriptions import SqlSubscriptions
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "CONSOLE_JOBS_TABLE",
+    "CONSOLE_LEASE_NAME",
     "DEFAULT_MISFIRE_GRACE",
     "LEASE_NAME",
     "DigestScheduler",
@@ -66,6 +68,10 @@ __all__ = [
 ]
 
 LEASE_NAME = "digests"
+# The console's scheduler (bot/console/repl.py): its own lease and job table (migration 0007),
+# so that it runs beside a Discord bot on one database without taking the bot's schedules.
+CONSOLE_LEASE_NAME = "console-digests"
+CONSOLE_JOBS_TABLE = "apscheduler_console_jobs"
 INGEST_JOB = "ingest"
 DEFAULT_MISFIRE_GRACE: Mapping[ScheduleKind, timedelta] = {
     "daily": timedelta(hours=20),
@@ -315,7 +321,7 @@ class DigestScheduler:
         except RuntimeError:  # pragma: no cover - only called from the loop
             self._last_sync = None
         now = self.clock()
-        wanted = {s.job_id: s for s in self.store.active_subscriptions()}
+        wanted = {s.job_id: s for s in self.store.active_subscriptions() if self.service.covers(s)}
         existing = {job.id: job for job in aps.get_jobs()}
         added = changed = removed = kept = 0
         for job_id in existing:

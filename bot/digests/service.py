@@ -124,6 +124,22 @@ def make_nonce(subscription_id: int, period_key: str) -> str:
     return "pb" + digest[:21]
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The servers whose subscriptions a process runs by itself (schedules, recovery, arrivals).
+
+    The console runs its own server's (``only``), the Discord bot every other one, so a database
+    both use never has one's digests printed or posted, and marked delivered, by the other.
+    ``/digest now`` is asked for by a server and is not limited by it.
+    """
+
+    guild_id: int
+    only: bool  # True: that server's subscriptions only; False: every server's but its
+
+    def covers(self, guild_id: int) -> bool:
+        return (guild_id == self.guild_id) == self.only
+
+
 def default_holder() -> str:
     """This process, as lease and claim holder: host and pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -146,8 +162,10 @@ class DigestService:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         stale_after: timedelta = timedelta(minutes=2),
         extra_holidays: Iterable[date] = (),
+        scope: Scope | None = None,
     ) -> None:
         self.store = store
+        self.scope = scope
         self.poster = poster
         self.clock = clock
         self.options = options or DigestOptions()
@@ -457,8 +475,13 @@ class DigestService:
         key = "now:" + now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
         return [await self.run_subscription(s.id, now=now, period_key=key) for s in subs]
 
+    def covers(self, subscription: Subscription) -> bool:
+        """Whether this process runs the subscription by itself (see :class:`Scope`)."""
+        return self.scope is None or self.scope.covers(subscription.guild_id)
+
     async def recover(self) -> list[RunResult]:
-        """Finish the deliveries a crash or an outage interrupted (at start-up)."""
+        """Finish the deliveries a crash or an outage interrupted (at start-up), of the
+        subscriptions this process runs."""
         results: list[RunResult] = []
         seen: set[int] = set()
         for delivery in self.store.unfinished_deliveries():
@@ -467,7 +490,7 @@ class DigestService:
             seen.add(delivery.subscription_id)
             async with self._lock(delivery.subscription_id):
                 sub = self.store.get_subscription(delivery.subscription_id)
-                if sub is None:
+                if sub is None or not self.covers(sub):
                     continue
                 if sub.paused:
                     self.store.abandon(delivery, sub.pause_reason or "subscription paused")
@@ -518,5 +541,9 @@ class DigestService:
         """After an ingest: the "as papers arrive" subscriptions with new papers, each at most
         once per its interval (the period key of the current window)."""
         moment = now or self.clock()
-        asap = [s for s in self.store.active_subscriptions() if s.schedule.kind == "asap"]
+        asap = [
+            s
+            for s in self.store.active_subscriptions()
+            if s.schedule.kind == "asap" and self.covers(s)
+        ]
         return [await self.run_subscription(s.id, now=moment) for s in self.with_news(asap, moment)]

@@ -18,8 +18,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commands import Registry, default_registry
+from bot.commands.topics import CONSOLE_GUILD
 from bot.digests.scheduler import DigestScheduler
-from bot.digests.service import DigestService
+from bot.digests.service import DigestService, Scope
 from bot.discord.checks import permission_label
 from bot.discord.cogs import EXTENSIONS
 from bot.discord.pagination import PageButton, StoredPageButton
@@ -93,6 +94,7 @@ class PaperBot(commands.Bot):
             clock=services.digests.clock,
             options=services.digests.options,
             notifier=DiscordPauseNotifier(self, store.mark_pause_notified),
+            scope=Scope(CONSOLE_GUILD, only=False),  # the console's subscriptions are its own
         )
         if not self.run_scheduler:
             return

@@ -13,8 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot.digests.scheduler import DigestScheduler, ManualClock, trigger_for
-from bot.digests.service import DigestService
+from bot.commands.topics import CONSOLE_CHANNEL, CONSOLE_GUILD
+from bot.digests.scheduler import (
+    CONSOLE_JOBS_TABLE,
+    CONSOLE_LEASE_NAME,
+    DigestScheduler,
+    ManualClock,
+    trigger_for,
+)
+from bot.digests.service import DigestService, Scope
 from bot.domain.ingest.arxiv_rss import parse_arxiv_rss
 from bot.domain.papers import Paper
 from bot.domain.schedules import parse_when
@@ -55,11 +62,13 @@ class World:
     schema: str | None
     engines: list[Engine]
 
-    def process(self, holder: str, **options: Any) -> Process:
+    def process(self, holder: str, scope: Scope | None = None, **options: Any) -> Process:
         engine = create_db_engine(self.url, schema=self.schema)
         self.engines.append(engine)
         store = SqlSubscriptions(engine, SqlCatalog(engine, clock=self.clock), clock=self.clock)
-        service = DigestService(store, FakePoster(self.discord), clock=self.clock, holder=holder)
+        service = DigestService(
+            store, FakePoster(self.discord), clock=self.clock, holder=holder, scope=scope
+        )
         scheduler = DigestScheduler(
             engine,
             store,
@@ -316,3 +325,56 @@ def test_the_trigger_fires_when_the_schedule_says(
     assert fire is not None
     assert fire.astimezone(UTC) == datetime.fromisoformat(expected).replace(tzinfo=UTC)
     assert schedule.next_fire(moment) == fire.astimezone(UTC)
+
+
+async def test_the_console_and_the_bot_on_one_database_each_run_their_own_subscriptions(
+    world: World,
+) -> None:
+    bot = world.process("bot", scope=Scope(CONSOLE_GUILD, only=False))
+    console = world.process(
+        "console",
+        scope=Scope(CONSOLE_GUILD, only=True),
+        lease_name=CONSOLE_LEASE_NAME,
+        jobstore_table=CONSOLE_JOBS_TABLE,
+    )
+    terminal = FakeDiscord(world.clock)  # where the console "posts": its terminal
+    console.scheduler.service.poster = FakePoster(terminal)
+    server = setup_subscription(bot)
+    bot.store.add_topic(make_topic(CONSOLE_GUILD, "nlp", "cat:cs.CL", now=MONDAY))
+    own, _ = bot.store.subscribe(
+        CONSOLE_GUILD, CONSOLE_CHANNEL, "nlp", parse_when("daily 08:00", timezone="Europe/Berlin")
+    )
+    bot.store.catalog.upsert(cs_cl()[:3])
+    # The server's digest claimed, and the bot killed before it posted: an unfinished delivery
+    # that the bot finishes when it starts again, and the console never does.
+    poster = bot.scheduler.service.poster
+    assert isinstance(poster, FakePoster)
+    poster.crash_before = 0
+    with pytest.raises(Crash):
+        await bot.scheduler.service.run_subscription(server.id)
+    poster.crash_before = None
+    world.clock.advance(timedelta(minutes=5))  # long enough for any holder to resume it
+    keys = sorted(p.key for p in cs_cl()[:3])
+
+    await console.scheduler.start()
+    await bot.scheduler.start()
+    try:
+        # Both lead, each under its own lease, each with its own subscription's job only.
+        assert console.scheduler.is_leader and bot.scheduler.is_leader
+        assert set(console.scheduler.next_runs()) == {own.job_id}
+        assert set(bot.scheduler.next_runs()) == {server.job_id}
+        assert terminal.messages == []
+        assert sorted(world.discord.paper_keys(CHANNEL)) == keys  # finished by the bot
+
+        world.clock.set(datetime(2024, 11, 25, 7, 0, 1, tzinfo=UTC))
+        await console.scheduler.run_due()
+        await bot.scheduler.run_due()
+        assert sorted(terminal.paper_keys()) == keys
+        assert {m.channel_id for m in terminal.messages} == {CONSOLE_CHANNEL}
+        assert {m.channel_id for m in world.discord.messages} == {CHANNEL}
+        assert sorted(world.discord.paper_keys(CHANNEL)) == keys  # nothing twice
+        # The console's scheduler keeps to its job table: the bot's jobs are where they were.
+        assert set(bot.scheduler.next_runs()) == {server.job_id}
+    finally:
+        await console.scheduler.stop()
+        await bot.scheduler.stop()
