@@ -121,6 +121,10 @@ class DiscordPoster:
         except discord.HTTPException as exc:
             if exc.code == THREAD_EXISTS:
                 return message_id  # a thread started from a message shares its id
+            if 400 <= exc.status < 500 and exc.status != 429:
+                # No thread here (no permission, or a channel kind without threads): the
+                # digest service goes on in the channel itself.
+                raise ChannelGone(channel_id, exc.status, exc.text or type(exc).__name__) from exc
             raise _status_error(channel_id, exc) from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Retryable(f"{type(exc).__name__}: {exc}") from exc

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.digests.service import DigestService
+from bot.digests.service import NO_THREAD, DigestService
 from bot.discord.client import PaperBot
 from bot.discord.poster import DiscordPoster
 from bot.domain.digest import DigestMessage
@@ -183,6 +183,32 @@ async def test_a_long_digest_posts_its_header_in_the_channel_and_continues_in_a_
     assert len(world.fake.requests_to("POST", r"^/channels/\d+/messages/\d+/threads$")) == 1
     delivery = world.services.subscriptions.unfinished_deliveries(subscription(world).id)
     assert delivery == []
+
+
+async def test_a_long_digest_stays_in_the_channel_when_the_bot_may_not_create_threads(
+    world: World,
+) -> None:
+    guild = world.fake.guilds[world.guild_id]
+    assert guild.bot_role_id is not None
+    guild.roles[guild.bot_role_id].permissions &= ~Perm.CREATE_PUBLIC_THREADS
+    guild.everyone_role.permissions &= ~Perm.CREATE_PUBLIC_THREADS
+    await world.slash("subscribe", {"topic": "cs-cl", "thread": True}, user=CAROL)
+    done = await world.slash("digest now", {"topic": "cs-cl"}, user=CAROL)
+
+    assert re.search(r"#papers: posted \d+ messages with \d+ papers", done.content)
+    assert not [c for c in world.fake.channels.values() if c.is_thread]
+    assert [r.code for r in world.fake.rejections] == [50013]  # the thread, refused once
+    posts = bot_posts(world, world.channel_id)
+    assert len(posts) >= 3
+    assert NO_THREAD not in posts[0].content
+    assert all(m.content.endswith(NO_THREAD) for m in posts[1:])
+    for message in posts:
+        assert_within_limits(message)
+    papers = [e["url"] for m in posts for e in m.embeds if e.get("url")]
+    assert len(papers) == len(set(papers)) == 20
+    sub = subscription(world)
+    assert not sub.paused
+    assert world.services.subscriptions.unfinished_deliveries(sub.id) == []
 
 
 @dataclass
