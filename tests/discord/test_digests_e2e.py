@@ -190,9 +190,15 @@ async def test_a_long_digest_stays_in_the_channel_when_the_bot_may_not_create_th
 ) -> None:
     guild = world.fake.guilds[world.guild_id]
     assert guild.bot_role_id is not None
-    guild.roles[guild.bot_role_id].permissions &= ~Perm.CREATE_PUBLIC_THREADS
-    guild.everyone_role.permissions &= ~Perm.CREATE_PUBLIC_THREADS
-    await world.slash("subscribe", {"topic": "cs-cl", "thread": True}, user=CAROL)
+    for role in (guild.everyone_role, guild.roles[guild.bot_role_id]):
+        world.fake.set_role_permissions(
+            world.guild_id, role.id, role.permissions & ~Perm.CREATE_PUBLIC_THREADS
+        )
+    await asyncio.sleep(0.05)  # the client hears of it
+    sub = await world.slash("subscribe", {"topic": "cs-cl", "thread": True}, user=CAROL)
+    assert not sub.ephemeral
+    note = "Note: I am missing Create Public Threads there, so long digests will continue in the"
+    assert note in sub.content
     done = await world.slash("digest now", {"topic": "cs-cl"}, user=CAROL)
 
     assert re.search(r"#papers: posted \d+ messages with \d+ papers", done.content)
@@ -209,6 +215,24 @@ async def test_a_long_digest_stays_in_the_channel_when_the_bot_may_not_create_th
     sub = subscription(world)
     assert not sub.paused
     assert world.services.subscriptions.unfinished_deliveries(sub.id) == []
+
+
+async def test_subscribing_a_channel_the_bot_cannot_post_in_is_refused_with_the_reason(
+    world: World,
+) -> None:
+    world.fake.set_bot_can_post(world.channel_id, False)
+    await asyncio.sleep(0.05)
+    reply = await world.slash("subscribe", {"topic": "cs-cl"}, user=CAROL)
+    assert reply.ephemeral
+    assert reply.content.startswith(
+        "I cannot post digests in #papers: I am missing Send Messages and Embed Links there."
+    )
+    assert world.services.subscriptions.list_subscriptions(world.guild_id) == []
+    world.fake.set_bot_can_post(world.channel_id, True)
+    await asyncio.sleep(0.05)
+    again = await world.slash("subscribe", {"topic": "cs-cl"}, user=CAROL)
+    assert not again.ephemeral and "Note:" not in again.content
+    assert len(world.services.subscriptions.list_subscriptions(world.guild_id)) == 1
 
 
 @dataclass

@@ -797,6 +797,14 @@ class FakeDiscord:
         if self._session is not None:
             self._dispatch("CHANNEL_UPDATE", self._channel_payload(channel))
 
+    def set_role_permissions(self, guild_id: int, role_id: int, permissions: int) -> None:
+        """Change a role's permissions (the client hears GUILD_ROLE_UPDATE); the guild's id is
+        its @everyone role's, ``bot_role_id`` the bot's own role's."""
+        role = self.guilds[guild_id].roles[role_id]
+        role.permissions = permissions
+        if self._session is not None:
+            self._dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(guild_id), "role": role.payload()})
+
     def delete_channel(self, channel_id: int, *, notify: bool = False) -> None:
         """The channel is gone: REST answers 404 10003. ``notify`` also sends CHANNEL_DELETE
         (the real Discord would); by default the client's cache stays stale."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import available_timezones
 
@@ -16,11 +17,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.commands import subscriptions as handlers
-from bot.discord.checks import requires
+from bot.discord.checks import permission_label, requires
 from bot.discord.cogs.topics import CHOICE_TEXT_MAX, CHOICES_MAX, actor_of, topic_choices
 from bot.discord.render import render_reply
 from bot.discord.responses import log_command, respond
-from bot.messages import Reply
+from bot.messages import Reply, build_error
 
 if TYPE_CHECKING:
     from bot.discord.client import PaperBot
@@ -51,6 +52,43 @@ async def respond_privately(
         wait=True,
     )
     log_command(interaction, f"/{command}", started, "error" if reply.error else "ok")
+
+
+# What the bot needs in a channel to post digests there, and to continue them in a thread.
+_TO_POST = ("view_channel", "send_messages", "embed_links")
+_FOR_THREADS = ("create_public_threads", "send_messages_in_threads")
+
+
+def _bot_missing(
+    interaction: discord.Interaction[Any], channel: Any, thread: bool
+) -> tuple[list[str], list[str]]:
+    """The permissions the bot lacks in ``channel`` to post digests, and (with ``thread``) to
+    start threads there; nothing when they cannot be known (the channel or the bot's member is
+    not cached: the first digest then finds out, and a 403 pauses with a notice)."""
+    guild = interaction.guild
+    me = guild.me if guild is not None else None
+    if me is None or not isinstance(channel, discord.abc.GuildChannel):
+        return [], []
+    perms = channel.permissions_for(me)
+    missing = [name for name in _TO_POST if not getattr(perms, name)]
+    threads = [name for name in _FOR_THREADS if thread and not getattr(perms, name)]
+    return missing, threads
+
+
+def _labels(names: list[str]) -> str:
+    return " and ".join(permission_label(n) for n in names)
+
+
+async def _reply(reply: Reply) -> Reply:
+    return reply
+
+
+async def _noted(work: Awaitable[Reply], note: str) -> Reply:
+    """``work``'s reply with a line after it, unless it is an error."""
+    reply = await work
+    if reply.error:
+        return reply
+    return replace(reply, content=f"{reply.content}\n{note}" if reply.content else note)
 
 
 class Subscriptions(commands.Cog):
@@ -91,6 +129,20 @@ class Subscriptions(commands.Cog):
             Post one line when there is nothing new, saying why
         """
         actor = actor_of(interaction, self.bot)
+        target = channel if channel is not None else interaction.channel
+        missing, thread_missing = _bot_missing(interaction, target, thread)
+        if missing:
+            name = getattr(target, "name", None)
+            where = f"#{name}" if name else "this channel"
+            work = _reply(
+                build_error(
+                    f"I cannot post digests in {where}: I am missing "
+                    f"{_labels(missing)} there. Give me {'it' if len(missing) == 1 else 'them'} "
+                    "(channel settings, Permissions), then /subscribe again"
+                )
+            )
+            await respond(interaction, self.bot, "subscribe", work)
+            return
         work = handlers.subscribe(
             self.bot.services,
             actor,
@@ -101,6 +153,13 @@ class Subscriptions(commands.Cog):
             use_thread=thread,
             notify_empty=notify_empty,
         )
+        if thread_missing:
+            work = _noted(
+                work,
+                f"Note: I am missing {_labels(thread_missing)} there, so long digests will "
+                "continue in the channel itself until I have "
+                f"{'it' if len(thread_missing) == 1 else 'them'}.",
+            )
         await respond(interaction, self.bot, "subscribe", work)
 
     @app_commands.command(name="unsubscribe")
