@@ -422,6 +422,16 @@ class SqlSubscriptions:
             )
             return done.rowcount == 1
 
+    def release_pause_notice(self, subscription_id: int) -> None:
+        """Give back a notice taken with :meth:`mark_pause_notified` that could not be shown,
+        so the next command's reply shows it."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(subscriptions_t)
+                .where(subscriptions_t.c.id == subscription_id, subscriptions_t.c.paused.is_(True))
+                .values(pause_notified_at=None)
+            )
+
     def take_pause_notices(self, guild_id: int) -> list[Subscription]:
         """The guild's paused subscriptions nobody was told about yet, each marked as told by
         this call: whoever shows the notice takes it, so each pause is announced once."""

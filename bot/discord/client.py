@@ -93,7 +93,9 @@ class PaperBot(commands.Bot):
             DiscordPoster(self),
             clock=services.digests.clock,
             options=services.digests.options,
-            notifier=DiscordPauseNotifier(self, store.mark_pause_notified),
+            notifier=DiscordPauseNotifier(
+                self, store.mark_pause_notified, store.release_pause_notice
+            ),
             scope=Scope(CONSOLE_GUILD, only=False),  # the console's subscriptions are its own
         )
         if not self.run_scheduler:

@@ -132,11 +132,17 @@ class DiscordPoster:
 
 
 class DiscordPauseNotifier:
-    """Tells a server about a paused subscription in a channel the bot can still post in."""
+    """Tells a server about a paused subscription in a channel the bot can still post in.
 
-    def __init__(self, client: discord.Client, mark_notified: Any) -> None:
+    The notice is taken before it is posted (``mark_notified``: only one taker, the same mark a
+    command's reply takes it by), so a command answered meanwhile cannot show it a second time;
+    when no channel takes the post it is given back (``release_notice``) for the next reply.
+    """
+
+    def __init__(self, client: discord.Client, mark_notified: Any, release_notice: Any) -> None:
         self.client = client
         self.mark_notified = mark_notified
+        self.release_notice = release_notice
 
     def _channels(self, sub: Subscription) -> list[discord.TextChannel]:
         guild = self.client.get_guild(sub.guild_id)
@@ -154,16 +160,22 @@ class DiscordPauseNotifier:
         return out
 
     async def subscription_paused(self, subscription: Subscription, reason: str) -> None:
-        paused = replace(subscription, paused=True, pause_reason=reason)
-        notice = build_pause_notice([paused], lambda c: _label(self.client, c))
-        for channel in self._channels(subscription):
-            try:
-                await channel.send(escape(notice), allowed_mentions=discord.AllowedMentions.none())
-            except discord.HTTPException as exc:
-                log.info("could not post the pause notice in channel %d: %s", channel.id, exc)
-                continue
-            await asyncio.to_thread(self.mark_notified, subscription.id)
-            return
+        channels = self._channels(subscription)
+        if channels and await asyncio.to_thread(self.mark_notified, subscription.id):
+            paused = replace(subscription, paused=True, pause_reason=reason)
+            notice = build_pause_notice([paused], lambda c: _label(self.client, c))
+            for channel in channels:
+                try:
+                    await channel.send(
+                        escape(notice), allowed_mentions=discord.AllowedMentions.none()
+                    )
+                except discord.HTTPException as exc:
+                    log.info("could not post the pause notice in channel %d: %s", channel.id, exc)
+                    continue
+                return
+            await asyncio.to_thread(self.release_notice, subscription.id)
+        elif channels:
+            return  # a command's reply showed it already
         log.info(
             "no channel of guild %d to tell about paused subscription %d; the next command's "
             "reply will",

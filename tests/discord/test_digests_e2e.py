@@ -115,6 +115,38 @@ async def test_the_next_command_of_any_kind_carries_the_pause_notice_once(world:
     assert "#papers: posted" in posted.content and bot_posts(world, world.channel_id)
 
 
+async def test_the_pause_notice_goes_to_another_channel_once_or_else_to_the_next_reply(
+    world: World,
+) -> None:
+    general = world.fake.add_channel(world.guild_id, "general")
+    await asyncio.sleep(0.1)  # CHANNEL_CREATE reaches the bot
+    await world.slash("subscribe", {"topic": "cs-cl"}, user=CAROL)
+    sub = subscription(world)
+    world.fake.set_channel_access(world.channel_id, False)
+    assert (await world.services.digests.run_subscription(sub.id)).outcome == "paused"
+    world.fake.set_channel_access(world.channel_id, True)
+    (notice,) = world.fake.messages_in(general)
+    assert notice.content.startswith("Note: the cs-cl digest for #papers is paused")
+    assert "paused" not in (await world.slash("stats", user=ALICE)).content  # told once
+
+    # A command that showed the notice first: the notifier, coming after, posts nothing.
+    notifier = world.services.digests.notifier
+    assert notifier is not None
+    assert world.services.subscriptions.release_pause_notice(sub.id) is None
+    assert "paused" in (await world.slash("stats", user=ALICE)).content
+    await notifier.subscription_paused(subscription(world), "again")
+    assert len(world.fake.messages_in(general)) == 1
+
+    # The other channel fails when the notice is posted: it goes back to the next reply.
+    world.services.subscriptions.release_pause_notice(sub.id)
+    world.fake.set_channel_access(general, False)  # the bot's cache still offers it
+    await notifier.subscription_paused(subscription(world), "again")
+    assert len(world.fake.messages_in(general)) == 1
+    world.fake.set_channel_access(general, True)
+    stats = await world.slash("stats", user=ALICE)
+    assert stats.content.startswith("Note: the cs-cl digest for #papers is paused")
+
+
 async def test_a_paper_lookup_after_a_pause_carries_the_notice(world: World) -> None:
     await world.slash("subscribe", {"topic": "cs-lg"}, user=CAROL)
     sub = subscription(world)
