@@ -25,19 +25,25 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Literal, Protocol, TypeAlias, TypeVar
 
 from bot.digests.pending import PendingMatcher
-from bot.domain.digest import Digest, DigestBuilder, DigestMessage, DigestOptions, explain_empty
+from bot.domain.digest import (
+    Digest,
+    DigestBuilder,
+    DigestMessage,
+    DigestOptions,
+    explain_empty,
+    without_thread,
+)
 from bot.domain.matching import TopicIndex
 from bot.domain.paper_notes import PaperNotes, take_notes
 from bot.domain.papers import Paper
 from bot.domain.query import Query
 from bot.domain.subscriptions import Delivery, NotFound, Subscription, SubscriptionStore
-from bot.domain.text import shorten
 from bot.domain.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -63,9 +69,6 @@ Outcome: TypeAlias = Literal[
     "missing",  # no such subscription (removed since the job was scheduled)
 ]
 T = TypeVar("T")
-
-# Added to each message of a long digest that should have gone in a thread and could not.
-NO_THREAD = "(no thread: the bot may not create threads in this channel)"
 
 
 class ChannelGone(Exception):
@@ -381,12 +384,7 @@ class DigestService:
                         delivery = self.store.record_thread(delivery, thread)
                     target = thread
                     if thread == channel:  # no thread could be started: say so where it goes on
-                        message = replace(
-                            message,
-                            content=shorten(
-                                f"{message.content} · {NO_THREAD}", self.options.limits.content
-                            ),
-                        )
+                        message = without_thread(message, self.options.limits)
                 nonce = delivery.part_nonce(part)
                 message_id = await self._call(
                     partial(self.poster.post, target, message, nonce=nonce)

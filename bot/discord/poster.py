@@ -161,7 +161,9 @@ class DiscordPauseNotifier:
 
     async def subscription_paused(self, subscription: Subscription, reason: str) -> None:
         channels = self._channels(subscription)
-        if channels and await asyncio.to_thread(self.mark_notified, subscription.id):
+        if channels:
+            if not await asyncio.to_thread(self.mark_notified, subscription.id):
+                return  # a command's reply showed it already
             paused = replace(subscription, paused=True, pause_reason=reason)
             notice = build_pause_notice([paused], lambda c: _label(self.client, c))
             for channel in channels:
@@ -169,13 +171,10 @@ class DiscordPauseNotifier:
                     await channel.send(
                         escape(notice), allowed_mentions=discord.AllowedMentions.none()
                     )
+                    return
                 except discord.HTTPException as exc:
                     log.info("could not post the pause notice in channel %d: %s", channel.id, exc)
-                    continue
-                return
             await asyncio.to_thread(self.release_notice, subscription.id)
-        elif channels:
-            return  # a command's reply showed it already
         log.info(
             "no channel of guild %d to tell about paused subscription %d; the next command's "
             "reply will",

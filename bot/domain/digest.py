@@ -57,6 +57,7 @@ from bot.domain.text import latex_to_text, plural, shorten, shorten_authors
 from bot.domain.topics import Topic
 
 __all__ = [
+    "NO_THREAD",
     "Digest",
     "DigestBuilder",
     "DigestCard",
@@ -70,6 +71,7 @@ __all__ = [
     "encode_messages",
     "explain_empty",
     "relevance",
+    "without_thread",
 ]
 
 EmptyKind: TypeAlias = Literal["weekend", "holiday", "nothing_matched", "no_new_papers"]
@@ -721,19 +723,14 @@ class DigestBuilder:
     ) -> list[tuple[float, int]]:
         """(score, position) of ``papers`` best first, one per key (its last position)."""
         unique = {ident[0]: i for i, ident in enumerate(idents)}
-        rankable = self._rankable
         if query.text_tree is None:
             ordered = sorted(
-                (
-                    (rankable.get(idents[i]) or self._rankable_of(papers[i], idents[i]))[1],
-                    key,
-                    i,
-                )
-                for key, i in unique.items()
+                (-self._stamp(papers[i], idents[i])[0], key, i) for key, i in unique.items()
             )
             return [(0.0, i) for _, _, i in ordered]
         asked = self._asked_of(query)
         words, rest = asked.words, asked.rest
+        rankable = self._rankable
         rows: list[tuple[float, float, str, int]] = []
         for key, i in unique.items():
             ident = idents[i]
@@ -932,6 +929,17 @@ class DigestBuilder:
                 )
             )
         return tuple(messages)
+
+
+# Added to each message of a long digest that should have gone in a thread and could not.
+NO_THREAD = "(no thread: the bot may not create threads in this channel)"
+
+
+def without_thread(message: DigestMessage, limits: DigestLimits | None = None) -> DigestMessage:
+    """A continuation of a digest posted in the channel because no thread could be started:
+    its line says so (shortened to fit)."""
+    content = shorten(f"{message.content} · {NO_THREAD}", (limits or DigestLimits()).content)
+    return DigestMessage(content=content, cards=message.cards, paper_keys=message.paper_keys)
 
 
 def _search_hint(topic: Topic, oldest: datetime) -> str:

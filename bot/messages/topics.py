@@ -8,18 +8,21 @@ a :class:`~bot.messages.model.Reply` within Discord's limits. Channels are named
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from bot.digests.service import RunResult
 from bot.domain.digest import Digest, DigestCard
 from bot.domain.subscriptions import SubscribeOutcome, Subscription
 from bot.domain.text import plural
 from bot.domain.topics import ReadyMadeTopic, Topic
+from bot.messages.errors import build_error
 from bot.messages.limits import FIELD_VALUE_MAX, TITLE_MAX, fit_reply, fit_text
 from bot.messages.model import Card, Field, Reply, RichText, Span
 
 __all__ = [
     "TOPIC_TEAL",
     "ChannelLabel",
+    "build_cannot_post_here",
     "build_digest_preview",
     "build_digest_run",
     "build_pause_notice",
@@ -31,6 +34,8 @@ __all__ = [
     "build_topic_saved",
     "build_unsubscribed",
     "digest_card",
+    "no_thread_note",
+    "with_closing_note",
     "with_notice",
 ]
 
@@ -275,6 +280,31 @@ def build_pause_notice(subs: Sequence[Subscription], label: ChannelLabel = defau
     if not parts:
         return ""
     return "Note: " + "; ".join(parts) + ". Use /subscribe again to resume."
+
+
+def build_cannot_post_here(where: str, missing: Sequence[str]) -> Reply:
+    """``/subscribe`` to a channel where the bot lacks ``missing`` (permission labels)."""
+    them = "it" if len(missing) == 1 else "them"
+    return build_error(
+        f"I cannot post digests in {where}: I am missing {' and '.join(missing)} there. "
+        f"Give me {them} (channel settings, Permissions), then /subscribe again"
+    )
+
+
+def no_thread_note(missing: Sequence[str]) -> str:
+    """The line ``/subscribe`` adds when the bot lacks ``missing`` to start threads there."""
+    them = "it" if len(missing) == 1 else "them"
+    return (
+        f"Note: I am missing {' and '.join(missing)} there, so long digests will continue in "
+        f"the channel itself until I have {them}."
+    )
+
+
+def with_closing_note(reply: Reply, note: str) -> Reply:
+    """``reply`` with ``note`` as its last line, unless it is an error."""
+    if reply.error or not note:
+        return reply
+    return replace(reply, content=f"{reply.content}\n{note}" if reply.content else note)
 
 
 def with_notice(reply: Reply, notice: str) -> Reply:

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.digests.scheduler import ManualClock
-from bot.digests.service import NO_THREAD, DigestService, make_nonce
-from bot.domain.digest import DigestOptions
+from bot.digests.service import DigestService, make_nonce
+from bot.domain.digest import NO_THREAD, DigestOptions
 from bot.domain.ingest.arxiv_rss import parse_arxiv_rss
 from bot.domain.paper_notes import PaperNotes, take_notes
 from bot.domain.papers import Paper

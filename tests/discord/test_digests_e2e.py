@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.digests.service import NO_THREAD, DigestService
+from bot.digests.service import DigestService
 from bot.discord.client import PaperBot
 from bot.discord.poster import DiscordPoster
-from bot.domain.digest import DigestMessage
+from bot.domain.digest import NO_THREAD, DigestMessage
 from bot.domain.subscriptions import Subscription
 from tests.digests.support import Crash
 from tests.fakediscord import FakeDiscord, FakeMessage, Perm

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import available_timezones
 
@@ -21,7 +20,8 @@ from bot.discord.checks import permission_label, requires
 from bot.discord.cogs.topics import CHOICE_TEXT_MAX, CHOICES_MAX, actor_of, topic_choices
 from bot.discord.render import render_reply
 from bot.discord.responses import log_command, respond
-from bot.messages import Reply, build_error
+from bot.messages import Reply
+from bot.messages.topics import build_cannot_post_here, no_thread_note, with_closing_note
 
 if TYPE_CHECKING:
     from bot.discord.client import PaperBot
@@ -75,8 +75,8 @@ def _bot_missing(
     return missing, threads
 
 
-def _labels(names: list[str]) -> str:
-    return " and ".join(permission_label(n) for n in names)
+def _labels(names: list[str]) -> list[str]:
+    return [permission_label(n) for n in names]
 
 
 async def _reply(reply: Reply) -> Reply:
@@ -84,11 +84,7 @@ async def _reply(reply: Reply) -> Reply:
 
 
 async def _noted(work: Awaitable[Reply], note: str) -> Reply:
-    """``work``'s reply with a line after it, unless it is an error."""
-    reply = await work
-    if reply.error:
-        return reply
-    return replace(reply, content=f"{reply.content}\n{note}" if reply.content else note)
+    return with_closing_note(await work, note)
 
 
 class Subscriptions(commands.Cog):
@@ -134,13 +130,7 @@ class Subscriptions(commands.Cog):
         if missing:
             name = getattr(target, "name", None)
             where = f"#{name}" if name else "this channel"
-            work = _reply(
-                build_error(
-                    f"I cannot post digests in {where}: I am missing "
-                    f"{_labels(missing)} there. Give me {'it' if len(missing) == 1 else 'them'} "
-                    "(channel settings, Permissions), then /subscribe again"
-                )
-            )
+            work = _reply(build_cannot_post_here(where, _labels(missing)))
             await respond(interaction, self.bot, "subscribe", work)
             return
         work = handlers.subscribe(
@@ -154,12 +144,7 @@ class Subscriptions(commands.Cog):
             notify_empty=notify_empty,
         )
         if thread_missing:
-            work = _noted(
-                work,
-                f"Note: I am missing {_labels(thread_missing)} there, so long digests will "
-                "continue in the channel itself until I have "
-                f"{'it' if len(thread_missing) == 1 else 'them'}.",
-            )
+            work = _noted(work, no_thread_note(_labels(thread_missing)))
         await respond(interaction, self.bot, "subscribe", work)
 
     @app_commands.command(name="unsubscribe")

@@ -121,9 +121,8 @@ class _Stems(dict[str, str]):
 
 
 _STEMS = _Stems()
-_stem_cached = _STEMS.__getitem__
 # stem, memoised: for callers that stem many words, most of them seen before.
-stem_cached: Callable[[str], str] = _stem_cached
+stem_cached: Callable[[str], str] = _STEMS.__getitem__
 
 
 # --- the paper side -----------------------------------------------------------------------------
@@ -140,7 +139,7 @@ class _Segment:
 
 def _segment(text: str) -> _Segment:
     tokens = tuple(tokenize(text))
-    stems = tuple(map(_stem_cached, tokens))
+    stems = tuple(map(stem_cached, tokens))
     return _Segment(tokens, stems, frozenset(stems))
 
 
