@@ -12,7 +12,7 @@ and ``COMMANDS``, add the module to ``FEATURES`` below, and add a cog for Discor
 """
 
 from bot.commands import catalog, help, papers, search, subscriptions, topics
-from bot.commands.registry import Args, Command, Context, Deps, Param, Registry
+from bot.commands.registry import Args, Command, Context, Deps, Param, Place, Registry
 
 FEATURES = (papers, search, catalog, topics, subscriptions, help)
 
@@ -23,6 +23,7 @@ __all__ = [
     "Context",
     "Deps",
     "Param",
+    "Place",
     "Registry",
     "default_registry",
 ]

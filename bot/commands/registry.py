@@ -39,11 +39,21 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
+class Place:
+    """Where a page is turned: the server and channel of the click (the console has none)."""
+
+    guild_id: int
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
-    """What a command runs with: the services, and the registry (for ``/help``)."""
+    """What a command runs with: the services, the registry (for ``/help``) and, for a page
+    turned on Discord, where (a digest preview depends on the server and channel)."""
 
     deps: Deps
     registry: Registry
+    place: Place | None = None
 
 
 Runner = Callable[[Context, Args], Awaitable[Reply]]
@@ -112,9 +122,11 @@ class Registry:
             return build_error(f"/{command.name} needs {missing[0]}: {usage(command)}")
         return await command.run(Context(deps, self), args)
 
-    async def turn_page(self, deps: Deps, name: str, argument: str, page: int) -> Reply:
-        """Page ``page`` of a paged command's answer for ``argument``."""
+    async def turn_page(
+        self, deps: Deps, name: str, argument: str, page: int, place: Place | None = None
+    ) -> Reply:
+        """Page ``page`` of a paged command's answer for ``argument``, turned at ``place``."""
         command = self.get(name)
         if command is None or command.turn_page is None:
             return build_error(f"/{name} has no pages to turn")
-        return await command.turn_page(Context(deps, self), argument, page)
+        return await command.turn_page(Context(deps, self, place), argument, page)

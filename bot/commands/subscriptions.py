@@ -154,8 +154,9 @@ async def list_subscriptions(deps: TopicDeps, actor: Actor) -> Reply:
     return await with_pause_notice(deps, actor, reply)
 
 
-async def _preview(deps: TopicDeps, actor: Actor, topic_name: str) -> Reply:
+async def _preview(deps: TopicDeps, actor: Actor, topic_name: str, page: int = 1) -> Reply:
     name = topic_name.strip().lower()
+    argument = f"preview {topic_name.strip()}"  # what its page buttons re-run
     service = deps.digests
     store = deps.subscriptions
     # The server's own topic first; else a ready-made one by name or alias (cs.CL), which is
@@ -172,7 +173,7 @@ async def _preview(deps: TopicDeps, actor: Actor, topic_name: str) -> Reply:
             )
         except NotFound as exc:  # removed a moment ago
             return build_error(f"{exc}; /topic list shows the topics")
-        return build_digest_preview(digest)
+        return build_digest_preview(digest, page=page, argument=argument)
     if ready is None:
         return build_error(
             f"this server has no topic called {topic_name.strip()}, and no ready-made topic has "
@@ -184,11 +185,12 @@ async def _preview(deps: TopicDeps, actor: Actor, topic_name: str) -> Reply:
         f"subscription would get first. /subscribe {ready.name} delivers it to a channel; "
         f"/topic add {ready.name} adds it to edit first."
     )
-    return build_digest_preview(digest, note=note)
+    return build_digest_preview(digest, note=note, page=page, argument=argument)
 
 
 async def digest_preview(deps: TopicDeps, actor: Actor, topic_name: str) -> Reply:
-    """``/digest preview``: what the topic's next digest would hold, for the asker only."""
+    """``/digest preview``: what the topic's next digest would hold, for the asker only, one
+    message of it a page."""
     return await with_pause_notice(deps, actor, await _preview(deps, actor, topic_name))
 
 
@@ -256,6 +258,17 @@ async def _run_digest(ctx: Context, args: Args) -> Reply:
     return build_error("/digest takes preview TOPIC or now TOPIC")
 
 
+async def _page_digest(ctx: Context, argument: str, page: int) -> Reply:
+    """Another message of a digest preview; on Discord for the server and channel of the click
+    (a channel's own subscription decides what is new), in the console for the console's."""
+    action, _, name = argument.partition(" ")
+    if action != "preview" or not name.strip():
+        return build_error("only a digest preview has pages; run /digest preview TOPIC")
+    place = ctx.place
+    actor = Actor.console() if place is None else Actor(place.guild_id, place.channel_id)
+    return await _preview(topic_deps(ctx.deps), actor, name, page)
+
+
 # The registry mirrors the Discord commands (names, options, descriptions): /help lists them and
 # tests/discord checks the synced commands against it. In the console, everything after the
 # command name goes to the first parameter: /subscribe TOPIC [when] [time zone].
@@ -297,5 +310,6 @@ COMMANDS = (
             Param("now", "Post the topic's digest to its channels in this server now.", False),
         ),
         run=_run_digest,
+        turn_page=_page_digest,
     ),
 )

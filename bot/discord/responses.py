@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.commands.registry import Place
 from bot.commands.topics import pause_notice
 from bot.discord.pagination import page_buttons
 from bot.discord.poster import channel_label
@@ -114,6 +115,20 @@ async def respond(
     log_command(interaction, f"/{command}", started, "error" if reply.error else "ok")
 
 
+async def respond_privately(
+    interaction: discord.Interaction[Any], bot: PaperBot, command: str, work: Awaitable[Reply]
+) -> None:
+    """Answer with a reply only the asker sees, however long ``work`` takes: the interaction is
+    deferred privately at once (``respond`` defers publicly when work is slow)."""
+    started = time.perf_counter()
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    reply = await work
+    kwargs = await _kwargs(bot, reply, interaction.user.id)
+    kwargs["content"] = kwargs["content"] or discord.utils.MISSING
+    await interaction.followup.send(**kwargs, ephemeral=True, wait=True)
+    log_command(interaction, f"/{command}", started, "error" if reply.error else "ok")
+
+
 async def respond_page(
     interaction: discord.Interaction[Any],
     bot: PaperBot,
@@ -133,7 +148,10 @@ async def respond_page(
         )
         log_command(interaction, what, started, "refused")
         return
-    work = bot.registry.turn_page(bot.services, command, argument, page)
+    place = None
+    if interaction.guild_id is not None and interaction.channel_id is not None:
+        place = Place(interaction.guild_id, interaction.channel_id)
+    work = bot.registry.turn_page(bot.services, command, argument, page, place)
     reply, deferred = await _settle(interaction, work, bot.defer_after, update=True)
     if reply.error:
         message = render_reply(reply)

@@ -17,7 +17,7 @@ from bot.domain.text import plural
 from bot.domain.topics import ReadyMadeTopic, Topic
 from bot.messages.errors import build_error
 from bot.messages.limits import FIELD_VALUE_MAX, TITLE_MAX, fit_reply, fit_text
-from bot.messages.model import Card, Field, Reply, RichText, Span
+from bot.messages.model import Card, Field, PagerState, Reply, RichText, Span
 
 __all__ = [
     "TOPIC_TEAL",
@@ -219,21 +219,29 @@ def digest_card(card: DigestCard) -> Card:
     )
 
 
-def build_digest_preview(digest: Digest, *, note: str = "") -> Reply:
-    """``/digest preview``: the next digest as it would be posted, shown only to the asker;
-    ``note`` (a line on what is previewed) follows."""
+def build_digest_preview(
+    digest: Digest, *, note: str = "", page: int = 1, argument: str = ""
+) -> Reply:
+    """``/digest preview``: the next digest as it would be posted, shown only to the asker, one
+    of its messages a page (a message holds ten cards at most, within Discord's limits);
+    ``note`` (a line on what is previewed) follows. ``argument`` is what the page buttons
+    re-run (``preview TOPIC``); a page past the end shows the last one (the digest may have
+    shrunk since the first page was shown)."""
     tail = f"\n{note}" if note else ""
     if not digest.messages:
         why = f" ({digest.empty_reason.text})" if digest.empty_reason else ""
         text = f"The next {digest.topic_name} digest would be empty{why}.{tail}"
         return fit_reply(Reply(content=text, ephemeral=True))
-    first = digest.messages[0]
-    cards = [digest_card(c) for m in digest.messages for c in m.cards]
-    content = f"Preview (only you see this): {first.content}"
-    shown = cards[:10]
-    if len(cards) > len(shown):
-        content += f" — the first {len(shown)} of {len(cards)} cards are shown here."
-    return fit_reply(Reply(content=content + tail, cards=tuple(shown), ephemeral=True))
+    pages = len(digest.messages)
+    page = min(max(page, 1), pages)
+    message = digest.messages[page - 1]
+    content = f"Preview (only you see this): {message.content}"
+    pager = None
+    if pages > 1:
+        content += f" — message {page} of {pages}."
+        pager = PagerState("digest", argument, page, pages) if argument else None
+    cards = tuple(digest_card(c) for c in message.cards)
+    return fit_reply(Reply(content=content + tail, cards=cards, ephemeral=True, pager=pager))
 
 
 def build_digest_run(

@@ -267,6 +267,25 @@ async def test_the_console_previews_ready_made_topics_and_tells_of_pauses(
     assert again is not None and "paused" not in again.content
 
 
+async def test_the_console_turns_the_pages_of_a_digest_preview(services: Services) -> None:
+    deps = deps_at(services)
+    session = ConsoleSession(deps, default_registry())
+    await topics.add_topic(deps, Actor.console(), "clpages", "cat:cs.CL")
+    first = await session.handle("/digest preview clpages")
+    assert first is not None and first.pager is not None
+    assert (first.pager.command, first.pager.argument) == ("digest", "preview clpages")
+    pages = first.pager.pages
+    assert pages >= 2 and f" — message 1 of {pages}." in first.content
+    second = await session.handle("n")
+    assert second is not None and not second.error
+    assert f" — message 2 of {pages}." in second.content
+    assert second.cards and {c.title for c in second.cards}.isdisjoint(c.title for c in first.cards)
+    back = await session.handle("p")
+    assert back is not None and back.cards == first.cards
+    wrong = await default_registry().turn_page(deps, "digest", "now clpages", 2)
+    assert wrong.error and wrong.content.startswith("Only a digest preview has pages")
+
+
 def test_the_console_runs_the_scheduler_beside_its_input(services: Services) -> None:
     out = io.StringIO()
     status = run_console(

@@ -146,6 +146,39 @@ async def test_subscribe_preview_post_and_never_twice(world: World) -> None:
     assert len(_bot_posts(world)) == len(posts)
 
 
+def _page_buttons(message: FakeMessage) -> list[dict[str, object]]:
+    return [c for c in message.iter_components() if c.get("type") == 2]
+
+
+async def test_the_preview_pages_through_every_message_the_digest_then_posts(world: World) -> None:
+    await world.slash("topic add", {"name": "language", "query": "cat:cs.CL"}, user=CAROL)
+    await world.slash("subscribe", {"topic": "language"}, user=CAROL)
+    first = (await world.slash("digest preview", {"topic": "language"}, user=ALICE)).final
+    assert first is not None and first.ephemeral
+    pages = int(first.content.split(" — message 1 of ")[1].split(".")[0])
+    assert pages >= 2, "the sample catalog gives cs.CL a digest of several messages"
+    buttons = _page_buttons(first)
+    assert [b["label"] for b in buttons] == ["◀ previous", f"page 1 of {pages}", "next ▶"]
+    assert buttons[2]["custom_id"] == f"pb:digest:2:{ALICE}:preview language"
+
+    titles = [[e["title"] for e in first.embeds]]
+    for page in range(2, pages + 1):
+        click = await world.fake.send_component_click(
+            first, f"pb:digest:{page}:{ALICE}:preview language", ALICE
+        )
+        await click.wait_for_response()
+        shown = world.fake.message(first.id)
+        assert shown is not None and shown.ephemeral and shown.edited_at is not None
+        assert f" — message {page} of {pages}." in shown.content
+        titles.append([e["title"] for e in shown.embeds])
+    assert _bot_posts(world) == []  # turning pages posts nothing
+
+    await world.slash("digest now", {"topic": "language"}, user=CAROL)
+    posted = [[e["title"] for e in m.embeds] for m in _bot_posts(world)]
+    assert titles == posted  # the preview showed exactly what went out, message by message
+    assert world.fake.rejections == []
+
+
 async def test_a_lost_channel_pauses_and_the_next_reply_says_so(world: World) -> None:
     await world.slash("subscribe", {"topic": "cs-cl"}, user=CAROL)  # ready-made: added
     (sub,) = world.services.subscriptions.list_subscriptions(world.guild_id)

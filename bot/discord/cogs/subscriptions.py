@@ -6,7 +6,6 @@ the handler). ``/digest preview`` answers privately.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import available_timezones
@@ -18,8 +17,7 @@ from discord.ext import commands
 from bot.commands import subscriptions as handlers
 from bot.discord.checks import permission_label, requires
 from bot.discord.cogs.topics import CHOICE_TEXT_MAX, CHOICES_MAX, actor_of, topic_choices
-from bot.discord.render import render_reply
-from bot.discord.responses import log_command, respond
+from bot.discord.responses import respond, respond_privately
 from bot.messages import Reply
 from bot.messages.topics import build_cannot_post_here, no_thread_note, with_closing_note
 
@@ -34,24 +32,6 @@ def zone_choices(current: str) -> list[app_commands.Choice[str]]:
     wanted = current.strip().lower().replace(" ", "_")
     found = [z for z in ("UTC", *_ZONES) if wanted in z.lower()]
     return [app_commands.Choice(name=z[:CHOICE_TEXT_MAX], value=z) for z in found[:CHOICES_MAX]]
-
-
-async def respond_privately(
-    interaction: discord.Interaction[Any], command: str, work: Awaitable[Reply]
-) -> None:
-    """Answer with a reply only the asker sees, however long ``work`` takes: the interaction is
-    deferred privately at once (``respond`` defers publicly when work is slow)."""
-    started = time.perf_counter()
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    reply = await work
-    message = render_reply(reply)
-    await interaction.followup.send(
-        content=message.content or discord.utils.MISSING,
-        embeds=message.embeds,
-        ephemeral=True,
-        wait=True,
-    )
-    log_command(interaction, f"/{command}", started, "error" if reply.error else "ok")
 
 
 # What the bot needs in a channel to post digests there, and to continue them in a thread.
@@ -191,7 +171,7 @@ class Subscriptions(commands.Cog):
         """
         actor = actor_of(interaction, self.bot)
         work = handlers.digest_preview(self.bot.services, actor, topic)
-        await respond_privately(interaction, "digest preview", work)
+        await respond_privately(interaction, self.bot, "digest preview", work)
 
     @digest.command(name="now")
     @requires("manage_channels")
@@ -207,7 +187,7 @@ class Subscriptions(commands.Cog):
         """
         actor = actor_of(interaction, self.bot)
         work = handlers.digest_now(self.bot.services, actor, topic)
-        await respond_privately(interaction, "digest now", work)
+        await respond_privately(interaction, self.bot, "digest now", work)
 
     @subscribe.autocomplete("topic")
     @preview.autocomplete("topic")
