@@ -235,11 +235,8 @@ def build_digest_preview(
     pages = len(digest.messages)
     page = min(max(page, 1), pages)
     message = digest.messages[page - 1]
-    content = f"Preview (only you see this): {message.content}"
-    pager = None
-    if pages > 1:
-        content += f" — message {page} of {pages}."
-        pager = PagerState("digest", argument, page, pages) if argument else None
+    content = f"Preview (only you see this): {message.content}"  # numbered (2/3) when long
+    pager = PagerState("digest", argument, page, pages) if pages > 1 and argument else None
     cards = tuple(digest_card(c) for c in message.cards)
     return fit_reply(Reply(content=content + tail, cards=cards, ephemeral=True, pager=pager))
 
