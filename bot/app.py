@@ -88,7 +88,11 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         catalog=catalog,
         search=build_search(settings, engine),
         subscriptions=subscriptions,
-        digests=DigestService(subscriptions, ConsolePoster()),
+        digests=DigestService(
+            subscriptions,
+            ConsolePoster(),
+            stale_after=timedelta(seconds=settings.digest_resume_after_seconds),
+        ),
         paged_queries=SqlPagedQueries(engine),
     )
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     discord_guild_ids: list[int] = []
     sample_catalog: str = "config/sample/arxiv-rss-2024-11-28.xml"
     digest_lookback_days: int = Field(default=7, ge=0, le=365)
+    # Crash recovery: how long the scheduler lease lasts unrenewed (another process takes over
+    # once it has run out), and how long a digest another process claimed is left to it before
+    # this one finishes it. The second must stay inside Discord's nonce window (a few minutes).
+    scheduler_lease_seconds: int = Field(default=60, ge=2, le=3600)
+    digest_resume_after_seconds: int = Field(default=120, ge=1, le=240)
     # Full-text search: a tantivy index kept in step with the database, or the database's own
     # (FTS5 / tsvector). The database answers whenever the index is missing or behind.
     search_engine: Literal["tantivy", "database"] = "tantivy"

@@ -30,6 +30,9 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
         ("DATABASE_URL", "mysql://x", "DATABASE_URL: must start with"),
         ("PAPERBOT_INGEST_SCHEDULE", "every day", "PAPERBOT_INGEST_SCHEDULE"),
         ("PAPERBOT_ARXIV_MIN_INTERVAL_S", "0.5", "PAPERBOT_ARXIV_MIN_INTERVAL_S"),
+        # Past Discord's nonce window a part posted just before a crash would go out twice.
+        ("PAPERBOT_DIGEST_RESUME_AFTER_SECONDS", "600", "PAPERBOT_DIGEST_RESUME_AFTER_SECONDS"),
+        ("PAPERBOT_SCHEDULER_LEASE_SECONDS", "1", "PAPERBOT_SCHEDULER_LEASE_SECONDS"),
     ],
 )
 def test_a_bad_value_names_the_setting(

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import sys
 import threading
+from datetime import timedelta
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -141,6 +142,8 @@ async def _scheduled_console(
         ingest=services.ingest_configured,  # then the search index
         ingest_schedule=services.settings.ingest_schedule,
         ingest_timezone=services.settings.ingest_timezone,
+        lease_ttl=timedelta(seconds=services.settings.scheduler_lease_seconds),
+        renew_every=services.settings.scheduler_lease_seconds / 4,
         on_result=report,
     )
     loop = asyncio.get_running_loop()

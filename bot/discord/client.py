@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -97,6 +98,7 @@ class PaperBot(commands.Bot):
                 self, store.mark_pause_notified, store.release_pause_notice
             ),
             scope=Scope(CONSOLE_GUILD, only=False),  # the console's subscriptions are its own
+            stale_after=timedelta(seconds=services.settings.digest_resume_after_seconds),
         )
         if not self.run_scheduler:
             return
@@ -107,6 +109,8 @@ class PaperBot(commands.Bot):
             ingest=services.ingest_configured,  # then the search index
             ingest_schedule=services.settings.ingest_schedule,
             ingest_timezone=services.settings.ingest_timezone,
+            lease_ttl=timedelta(seconds=services.settings.scheduler_lease_seconds),
+            renew_every=services.settings.scheduler_lease_seconds / 4,
         )
         services.scheduler = self.scheduler
         await self.scheduler.start()

@@ -11,6 +11,7 @@ from .records import (
     InteractionResponse,
     RecordedRequest,
     Rejection,
+    RequestHook,
 )
 from .server import ApiError, FakeDiscord, InteractionHandle
 
@@ -27,4 +28,5 @@ __all__ = [
     "Perm",
     "RecordedRequest",
     "Rejection",
+    "RequestHook",
 ]

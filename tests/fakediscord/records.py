@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,3 +187,23 @@ class FailureRule:
     @property
     def exhausted(self) -> bool:
         return self.times is not None and self.hits >= self.times
+
+
+@dataclass
+class RequestHook:
+    """Code run when a request arrives; see ``FakeDiscord.on_request``.
+
+    ``callback(method, path, json)`` runs before Discord acts on the request (``after=False``;
+    returning True then drops it: Discord never acts on it, as when the client died while
+    sending) or once Discord has acted, before its answer goes out (``after=True``)."""
+
+    method: str
+    pattern: re.Pattern[str]
+    callback: Callable[[str, str, Any], bool | None]
+    after: bool = False
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method not in ("*", method):
+            return False
+        return self.pattern.search(path) is not None

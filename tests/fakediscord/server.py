@@ -59,6 +59,7 @@ from .records import (
     InteractionResponse,
     RecordedRequest,
     Rejection,
+    RequestHook,
 )
 
 if TYPE_CHECKING:
@@ -425,6 +426,7 @@ class FakeDiscord:
         self.resume_count = 0
         self.heartbeat_count = 0
         self.failures: list[FailureRule] = []
+        self.hooks: list[RequestHook] = []
 
         self._store: dict[int, FakeMessage] = {}
         self._origin: dict[int, int] = {}  # message id -> interaction that created it
@@ -856,6 +858,23 @@ class FakeDiscord:
 
     def clear_failures(self) -> None:
         self.failures.clear()
+
+    def on_request(
+        self,
+        method: str,
+        path_regex: str,
+        callback: Callable[[str, str, Any], bool | None],
+        *,
+        after: bool = False,
+    ) -> RequestHook:
+        """Run ``callback(method, path, json)`` for every request matching (``method`` or "*",
+        ``re.search`` on the path after /api/v10): before Discord acts on it, dropping it when
+        the callback returns True (the client died mid-request: nothing is created, no answer
+        is read), or with ``after`` once Discord has acted and before the answer goes out (the
+        client dies before it learns the outcome). Remove it with ``hooks.remove``."""
+        hook = RequestHook(method.upper(), re.compile(path_regex), callback, after)
+        self.hooks.append(hook)
+        return hook
 
     def _injected_error(self, rule: FailureRule) -> ApiError:
         if rule.status == 429:
@@ -1803,6 +1822,10 @@ class FakeDiscord:
             elif route is not None and "wtoken" in params:
                 inter = self._by_token.get(params["wtoken"])
                 interaction_id = inter.id if inter else None
+            for hook in [h for h in self.hooks if not h.after and h.matches(method, path)]:
+                hook.hits += 1
+                if hook.callback(method, path, body):
+                    raise ApiError(499, 0, "the client went away", reason="dropped by a hook")
             for rule in self.failures:
                 if rule.matches(method, path) and not rule.exhausted:
                     rule.hits += 1
@@ -1814,6 +1837,9 @@ class FakeDiscord:
             ctx = _Request(method, path, params, query, body, files, request.headers)
             status, result = await route.handler(ctx)
             extra = ctx.response_headers
+            for hook in [h for h in self.hooks if h.after and h.matches(method, path)]:
+                hook.hits += 1
+                hook.callback(method, path, body)
         except ApiError as err:
             reason = err.reason
             self.rejections.append(

@@ -1,0 +1,163 @@
+"""``kill -9`` of a real bot process in the middle of a digest, then a restart.
+
+``paperbot run`` runs as a subprocess against the fake Discord. A member runs ``/digest now``
+for a topic whose digest takes several messages; the fake kills the process with SIGKILL as the
+second message arrives: before Discord creates it, or after Discord created it but before the
+bot hears back. Nothing in the process runs after that (no handler, no rollback, no lease given
+back). A second process on the same database takes over once the lease runs out and finishes
+the claimed digest: every message of it is in the channel exactly once, with the ids the
+delivery recorded, and every paper is delivered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.domain.subscriptions import Delivery
+from storage.catalog import SqlCatalog
+from storage.db import create_db_engine
+from storage.subscriptions import SqlSubscriptions
+from tests.fakediscord import FakeDiscord, FakeMessage, Perm
+
+from .conftest import TOKEN
+
+ROOT = Path(__file__).resolve().parents[2]
+CAROL = 5151  # has Manage Channels
+LEASE_S, RESUME_S = 2, 3
+
+
+class Bot:
+    """One ``paperbot run`` process pointed at the fake Discord."""
+
+    def __init__(self, fake: FakeDiscord, database_url: str, log: Path) -> None:
+        self.fake, self.log = fake, log
+        self.env = {
+            **os.environ,
+            "DISCORD_TOKEN": TOKEN,
+            "DATABASE_URL": database_url,
+            "PAPERBOT_DISCORD_API_BASE": fake.api_base,
+            "PAPERBOT_DISCORD_GATEWAY_URL": fake.gateway_url,
+            "PAPERBOT_SCHEDULER_LEASE_SECONDS": str(LEASE_S),
+            "PAPERBOT_DIGEST_RESUME_AFTER_SECONDS": str(RESUME_S),
+            "PAPERBOT_SEARCH_ENGINE": "database",
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        identified = self.fake.identify_count
+        with self.log.open("ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=self.env, cwd=ROOT, stdout=out, stderr=out
+            )
+        await self.fake.wait_for(
+            lambda: self.fake.identify_count > identified, 60, f"IDENTIFY (log: {self.log})"
+        )
+        await self.fake.wait_for(lambda: self.fake.command("digest"), 30, "synced commands")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> int | None:
+        if self.proc is None or self.proc.returncode is not None:
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return await asyncio.wait_for(self.proc.wait(), 20)
+        except TimeoutError:
+            self.proc.kill()
+            return await self.proc.wait()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(token=TOKEN) as fake:
+        yield fake
+
+
+async def _slash(
+    fake: FakeDiscord, guild: int, channel: int, command: str, options: dict[str, str]
+) -> str:
+    handle = await fake.send_slash_command(guild, channel, CAROL, command, options)
+    await fake.wait_for(lambda: handle.final is not None and not handle.final.loading, 30)
+    assert handle.final is not None
+    return handle.final.content
+
+
+def _posts(fake: FakeDiscord, channel: int) -> list[FakeMessage]:
+    """What the bot posted itself in the channel (digests carry a nonce; replies do not)."""
+    return [m for m in fake.messages_in(channel) if m.nonce is not None]
+
+
+@pytest.mark.parametrize("moment", ["before_discord_creates_it", "after_discord_created_it"])
+async def test_kill_9_while_posting_a_digest_then_a_restart_posts_each_message_once(
+    fake: FakeDiscord, database_url: str, tmp_path: Path, moment: str
+) -> None:
+    copy = tmp_path / "paperbot.db"
+    copy.write_bytes(Path(database_url.removeprefix("sqlite:///")).read_bytes())
+    url = f"sqlite:///{copy}"
+    guild = fake.add_guild("Lab")
+    channel = fake.add_channel(guild, "papers")
+    fake.add_member(guild, CAROL, "carol", Perm.MANAGE_CHANNELS)
+    log = tmp_path / "bot.log"
+    first, second = Bot(fake, url, log), Bot(fake, url, log)
+    try:
+        await first.start()
+        await _slash(fake, guild, channel, "topic add", {"name": "language", "query": "cat:cs.CL"})
+        subscribed = await _slash(fake, guild, channel, "subscribe", {"topic": "language"})
+        assert "#papers will receive language" in subscribed
+
+        seen = 0
+
+        def die(method: str, path: str, body: Any) -> bool:
+            nonlocal seen
+            seen += 1
+            if seen != 2:
+                return False
+            first.kill()  # SIGKILL: the process stops here, whatever it was doing
+            return not after  # dropped: Discord never acts on it
+
+        after = moment == "after_discord_created_it"
+        hook = fake.on_request("POST", rf"^/channels/{channel}/messages$", die, after=after)
+        await fake.send_slash_command(guild, channel, CAROL, "digest now", {"topic": "language"})
+        assert first.proc is not None
+        assert await asyncio.wait_for(first.proc.wait(), 30) == -signal.SIGKILL
+        fake.hooks.remove(hook)
+        created = 1 if moment == "before_discord_creates_it" else 2
+        assert len(_posts(fake, channel)) == created
+
+        engine = create_db_engine(url)
+        store = SqlSubscriptions(engine, SqlCatalog(engine))
+        (sub,) = store.list_subscriptions(guild)
+        (claimed,) = store.unfinished_deliveries(sub.id)
+        assert len(claimed.messages) >= 3, "the sample gives cs.CL a digest of several messages"
+        assert claimed.message_ids[1] is None  # the bot never learned of part 2
+
+        await second.start()
+
+        def done() -> Delivery | None:
+            found = store.get_delivery(sub.id, claimed.period_key)
+            return found if found is not None and found.finished else None
+
+        finished = await fake.wait_for(done, 60, f"the digest finished (log: {log})")
+        posts = _posts(fake, channel)
+        assert [m.id for m in posts] == list(finished.message_ids)  # each part once, in order
+        assert len({m.nonce for m in posts}) == len(posts)
+        assert finished.messages == claimed.messages  # what was claimed is what went out
+        keys = finished.paper_keys
+        assert len(keys) == len(set(keys))
+        assert store.delivered_keys(channel) >= set(keys)
+        assert store.unfinished_deliveries() == []
+        engine.dispose()
+        assert [r for r in fake.rejections if r.reason != "dropped by a hook"] == []
+    finally:
+        await first.stop()
+        assert await second.stop() in (None, 0, 130, -signal.SIGINT)
