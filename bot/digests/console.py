@@ -105,6 +105,12 @@ class ConsolePoster:
         self.console.print(Text(f"— thread: {name}", style="dim"))
         return message_id
 
+    async def find_posted(
+        self, channel_id: int, message: DigestMessage, *, since: datetime
+    ) -> int | None:
+        # A terminal has no history to read back; what this process printed, its nonces know.
+        return None
+
 
 def preview(
     store: SqlSubscriptions,

@@ -103,6 +103,14 @@ class DigestPoster(Protocol):
         """A thread on the message (the existing one if it has one); returns its id."""
         ...
 
+    async def find_posted(
+        self, channel_id: int, message: DigestMessage, *, since: datetime
+    ) -> int | None:
+        """The id of ``message`` if the bot posted it in the channel (or thread) since
+        ``since``, found in the channel's history; None when it is not there or the history
+        cannot be read. Never raises: the nonce still guards the post that follows."""
+        ...
+
 
 class PauseNotifier(Protocol):
     async def subscription_paused(self, subscription: Subscription, reason: str) -> None:
@@ -373,6 +381,9 @@ class DigestService:
         channel = sub.channel_id
         thread = delivery.thread_id
         threaded = sub.use_thread and len(delivery.messages) > 1
+        # Resumed, the first part not recorded may have reached Discord just before the crash
+        # (or the failure) that stopped the last run; no later part can have.
+        look = not delivery.created
         for part, message in enumerate(delivery.messages):
             if delivery.message_ids[part] is not None:
                 continue
@@ -385,10 +396,28 @@ class DigestService:
                     target = thread
                     if thread == channel:  # no thread could be started: say so where it goes on
                         message = without_thread(message, self.options.limits)
-                nonce = delivery.part_nonce(part)
-                message_id = await self._call(
-                    partial(self.poster.post, target, message, nonce=nonce)
-                )
+                message_id = None
+                if look:
+                    # Discord's nonce catches a second post for a few minutes only; the
+                    # channel's history catches it later too.
+                    look = False
+                    message_id = await self.poster.find_posted(
+                        target, message, since=delivery.claimed_at
+                    )
+                    if message_id is not None:
+                        log.info(
+                            "digest %s of subscription %d: part %d was posted already (message "
+                            "%d); not posting it again",
+                            delivery.period_key,
+                            sub.id,
+                            part,
+                            message_id,
+                        )
+                if message_id is None:
+                    nonce = delivery.part_nonce(part)
+                    message_id = await self._call(
+                        partial(self.poster.post, target, message, nonce=nonce)
+                    )
             except ChannelGone as exc:
                 return await self._gone(sub, delivery, exc)
             except Retryable as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -38,6 +39,8 @@ __all__ = ["DiscordPauseNotifier", "DiscordPoster", "digest_embed", "render_dige
 NONCE_MAX = 25
 THREAD_NAME_MAX = 100
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+HISTORY_LIMIT = 100  # messages read back when looking for a part posted before a crash
+HISTORY_SLACK = timedelta(minutes=1)  # the claim's clock against Discord's
 _EMBED_TOTAL = 6000
 
 
@@ -129,6 +132,37 @@ class DiscordPoster:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Retryable(f"{type(exc).__name__}: {exc}") from exc
         return int(data["id"])
+
+    async def find_posted(
+        self, channel_id: int, message: DigestMessage, *, since: datetime
+    ) -> int | None:
+        """The bot's own message in the channel's last 100 since ``since`` (less a minute for
+        clocks) with ``message``'s text and card titles. Discord keeps no nonce with a message,
+        so this is how a part posted before a crash is recognised once the nonce has expired;
+        without Read Message History (or on any error) it is None, and the nonce decides."""
+        me = self.client.user
+        if me is None:
+            return None
+        content, embeds = render_digest_message(message)
+        wanted = ((content or "").strip(), [(e.title or "").strip() for e in embeds])
+        after = discord.utils.time_snowflake(since - HISTORY_SLACK)
+        try:
+            found: Any = await self.client.http.logs_from(channel_id, HISTORY_LIMIT, after=after)
+        except (discord.HTTPException, TimeoutError, aiohttp.ClientError, OSError) as exc:
+            log.warning(
+                "could not read the history of channel %d to check for a posted digest part "
+                "(%s); its nonce alone guards against a second post",
+                channel_id,
+                exc,
+            )
+            return None
+        for item in found:
+            if int(item.get("author", {}).get("id", 0)) != me.id:
+                continue
+            titles = [str(e.get("title") or "").strip() for e in item.get("embeds") or []]
+            if (str(item.get("content") or "").strip(), titles) == wanted:
+                return int(item["id"])
+        return None
 
 
 class DiscordPauseNotifier:

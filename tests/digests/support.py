@@ -101,6 +101,8 @@ class FakePoster:
     crash_before: int | None = None
     crash_after: int | None = None
     calls: int = 0
+    history: bool = True
+    lookups: int = 0
 
     async def post(self, channel_id: int, message: DigestMessage, *, nonce: str) -> int:
         n = self.calls
@@ -111,6 +113,19 @@ class FakePoster:
         if self.crash_after == n:
             raise Crash(f"killed after post {n}")
         return message_id
+
+    async def find_posted(
+        self, channel_id: int, message: DigestMessage, *, since: datetime
+    ) -> int | None:
+        """Read back the channel's history, as the Discord poster does (it holds no nonces);
+        ``history`` False is a bot without Read Message History."""
+        self.lookups += 1
+        if not self.history:
+            return None
+        for m in self.discord.in_channel(channel_id):
+            if m.at >= since - timedelta(minutes=1) and m.message == message:
+                return m.id
+        return None
 
     async def start_thread(self, channel_id: int, message_id: int, name: str) -> int:
         if channel_id in self.discord.gone:

@@ -192,14 +192,50 @@ async def test_a_crash_after_discord_accepted_the_post_then_a_restart(world: Wor
     assert delivery is not None and delivery.message_ids == (None,)
 
     world.clock.advance(RESTART)
-    result = await world.service("B").run_subscription(sub.id)
+    # A bot that may not read the channel's history: the nonce alone prevents a second post.
+    blind = FakePoster(world.discord, history=False)
+    result = await world.service("B", blind).run_subscription(sub.id)
 
     assert result.outcome == "already_done"  # the interrupted one was finished first
+    assert blind.lookups == 1
     assert len(world.discord.messages) == 1  # the same nonce: Discord returned the message
     done = world.store.get_delivery(sub.id, "d:2024-11-25")
     assert done is not None and done.status == "committed"
     assert done.message_ids == (world.discord.messages[0].id,)
     assert world.store.delivered_keys(CHANNEL) == set(keys(cs_cl(5)))
+
+
+@pytest.mark.parametrize("history", [True, False])
+async def test_a_crash_after_discord_accepted_a_part_then_a_restart_past_the_nonce_window(
+    world: World, history: bool
+) -> None:
+    sub = world.subscribe()
+    world.add(cs_cl(30))
+    world.clock.advance(timedelta(hours=1))
+    options = DigestOptions(max_papers=25)
+    with pytest.raises(Crash):
+        crashing = FakePoster(world.discord, crash_after=1)
+        await world.service("A", crashing, digest=options).run_subscription(sub.id)
+    claimed = world.store.get_delivery(sub.id, "d:2024-11-25")
+    assert claimed is not None and claimed.message_ids[1] is None
+    assert len(world.discord.in_channel(CHANNEL)) == 2
+
+    world.clock.advance(timedelta(hours=2))  # Discord has forgotten the nonce
+    poster = FakePoster(world.discord, history=history)
+    await world.service("B", poster, digest=options).recover()
+
+    posted = world.discord.in_channel(CHANNEL)
+    assert poster.lookups == 1  # the first unrecorded part only
+    done = world.store.get_delivery(sub.id, "d:2024-11-25")
+    assert done is not None and done.status == "committed"
+    if history:  # found in the channel's history: recorded, not posted again
+        assert len(posted) == len(claimed.messages)
+        assert list(done.message_ids) == [m.id for m in posted]
+        assert no_repeats(world.discord.paper_keys(CHANNEL))
+    else:  # what Discord does not allow: without the history, part 2 goes out twice
+        assert len(posted) == len(claimed.messages) + 1
+        assert posted[1].message == posted[2].message
+    assert world.store.delivered_keys(CHANNEL) == set(keys(cs_cl(30)))
 
 
 async def test_a_crash_between_post_and_commit_then_a_restart(world: World) -> None:

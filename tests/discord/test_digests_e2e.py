@@ -285,6 +285,11 @@ class CrashingPoster:
             raise Crash("killed after Discord accepted the part")
         return message_id
 
+    async def find_posted(
+        self, channel_id: int, message: DigestMessage, *, since: datetime
+    ) -> int | None:
+        return await self.inner.find_posted(channel_id, message, since=since)
+
     async def start_thread(self, channel_id: int, message_id: int, name: str) -> int:
         thread_id = await self.inner.start_thread(channel_id, message_id, name)
         if self.at == "thread_created":

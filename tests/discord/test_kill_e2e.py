@@ -6,7 +6,9 @@ second message arrives: before Discord creates it, or after Discord created it b
 bot hears back. Nothing in the process runs after that (no handler, no rollback, no lease given
 back). A second process on the same database takes over once the lease runs out and finishes
 the claimed digest: every message of it is in the channel exactly once, with the ids the
-delivery recorded, and every paper is delivered once.
+delivery recorded, and every paper is delivered once. A message Discord created before the
+kill is recognised by its nonce (a bot without Read Message History), or, once Discord has
+forgotten the nonce, in the channel's history.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from bot.domain.subscriptions import Delivery
 from storage.catalog import SqlCatalog
 from storage.db import create_db_engine
 from storage.subscriptions import SqlSubscriptions
-from tests.fakediscord import FakeDiscord, FakeMessage, Perm
+from tests.fakediscord import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_EVERYONE_PERMISSIONS,
+    FakeDiscord,
+    FakeMessage,
+    Perm,
+)
 
 from .conftest import TOKEN
 
@@ -77,12 +85,6 @@ class Bot:
             return await self.proc.wait()
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord(token=TOKEN) as fake:
-        yield fake
-
-
 async def _slash(
     fake: FakeDiscord, guild: int, channel: int, command: str, options: dict[str, str]
 ) -> str:
@@ -97,14 +99,39 @@ def _posts(fake: FakeDiscord, channel: int) -> list[FakeMessage]:
     return [m for m in fake.messages_in(channel) if m.nonce is not None]
 
 
-@pytest.mark.parametrize("moment", ["before_discord_creates_it", "after_discord_created_it"])
+@pytest.fixture
+async def fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(token=TOKEN, nonce_window=request.param) as fake:
+        yield fake
+
+
+NO_HISTORY = ~Perm.READ_MESSAGE_HISTORY
+
+
+@pytest.mark.parametrize(
+    ("moment", "fake", "history"),
+    [
+        ("before_discord_creates_it", 300.0, True),
+        ("after_discord_created_it", 300.0, False),  # the nonce finds it
+        ("after_discord_created_it", 0.0, True),  # Discord forgot the nonce: the history finds it
+    ],
+    indirect=["fake"],
+    ids=["before", "after-nonce", "after-history"],
+)
 async def test_kill_9_while_posting_a_digest_then_a_restart_posts_each_message_once(
-    fake: FakeDiscord, database_url: str, tmp_path: Path, moment: str
+    fake: FakeDiscord, database_url: str, tmp_path: Path, moment: str, history: bool
 ) -> None:
     copy = tmp_path / "paperbot.db"
     copy.write_bytes(Path(database_url.removeprefix("sqlite:///")).read_bytes())
     url = f"sqlite:///{copy}"
-    guild = fake.add_guild("Lab")
+    if history:
+        guild = fake.add_guild("Lab")
+    else:
+        guild = fake.add_guild(
+            "Lab",
+            everyone_permissions=DEFAULT_EVERYONE_PERMISSIONS & NO_HISTORY,
+            bot_permissions=DEFAULT_BOT_PERMISSIONS & NO_HISTORY,
+        )
     channel = fake.add_channel(guild, "papers")
     fake.add_member(guild, CAROL, "carol", Perm.MANAGE_CHANNELS)
     log = tmp_path / "bot.log"
@@ -157,7 +184,14 @@ async def test_kill_9_while_posting_a_digest_then_a_restart_posts_each_message_o
         assert store.delivered_keys(channel) >= set(keys)
         assert store.unfinished_deliveries() == []
         engine.dispose()
-        assert [r for r in fake.rejections if r.reason != "dropped by a hook"] == []
+        lookups = fake.requests_to("GET", rf"^/channels/{channel}/messages$")
+        assert len(lookups) == 1  # the resumed part only, once
+        refused = [r for r in fake.rejections if r.reason != "dropped by a hook"]
+        if history:
+            assert refused == [] and lookups[0].status == 200
+        else:  # the bot may not read the history: it says so in its log and trusts the nonce
+            assert [(r.method, r.status) for r in refused] == [("GET", 403)]
+            assert "could not read the history of channel" in log.read_text()
     finally:
         await first.stop()
         assert await second.stop() in (None, 0, 130, -signal.SIGINT)

@@ -1532,7 +1532,11 @@ class FakeDiscord:
         user = self.users.get(user_id) or FakeUser(user_id, f"user{user_id}")
         return user.payload()
 
-    def _message_payload(self, msg: FakeMessage, *, with_member: bool = False) -> JSON:
+    def _message_payload(
+        self, msg: FakeMessage, *, with_member: bool = False, with_nonce: bool = False
+    ) -> JSON:
+        """The message object. Discord does not store a nonce: it is echoed only in the answer
+        to the create request and in MESSAGE_CREATE (``with_nonce``), never in fetched ones."""
         data: JSON = {
             "id": str(msg.id),
             "type": msg.type,
@@ -1556,7 +1560,7 @@ class FakeDiscord:
             guild = self.guilds.get(msg.guild_id)
             if with_member and guild is not None and msg.author_id in guild.members:
                 data["member"] = guild.members[msg.author_id].payload(with_user=False)
-        if msg.nonce is not None:
+        if with_nonce and msg.nonce is not None:
             data["nonce"] = msg.nonce
         if msg.webhook_id is not None:
             data["webhook_id"] = str(msg.webhook_id)
@@ -1747,7 +1751,7 @@ class FakeDiscord:
     def _announce(self, event: str, msg: FakeMessage) -> None:
         if msg.ephemeral or msg.loading or not self._wants_messages(msg):
             return
-        data = self._message_payload(msg, with_member=True)
+        data = self._message_payload(msg, with_member=True, with_nonce=event == "MESSAGE_CREATE")
         session = self._session
         assert session is not None
         own = msg.author_id == self.bot_user.id
@@ -2298,7 +2302,7 @@ class FakeDiscord:
                 existing = self._store.get(hit[0])
                 if existing is not None:
                     req.response_headers = headers
-                    return 200, self._message_payload(existing)
+                    return 200, self._message_payload(existing, with_nonce=True)
         ref = body.get("message_reference")
         if isinstance(ref, dict) and ref.get("message_id"):
             target = self._store.get(_snowflake(str(ref["message_id"])))
@@ -2315,7 +2319,7 @@ class FakeDiscord:
         if key is not None:
             self._nonces[key] = (msg.id, now)
         req.response_headers = headers
-        return 200, self._message_payload(msg)
+        return 200, self._message_payload(msg, with_nonce=True)
 
     def _rate_limit(self, channel: FakeChannel) -> dict[str, str]:
         if self.channel_message_rate is None:
