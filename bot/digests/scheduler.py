@@ -306,7 +306,40 @@ class DigestScheduler:
         version = self.store.subscriptions_version()
         if version != self._version:
             self.sync_jobs()
+        self.sweep_unfinished()
         self._last_sync = loop_time
+
+    def sweep_unfinished(self) -> int:
+        """Give each unfinished delivery of the subscriptions this process runs a retry job,
+        unless it has one; returns how many were added. They are the ones no job would finish
+        before the subscription's next slot: a ``/digest now`` that Discord kept failing, or
+        one a process that was not the leader claimed and then died. Another holder's claim is
+        left to it for the service's ``stale_after``; this process's own (given up for now,
+        or still running: the retry then finds it done) is retried after ``retry_after``."""
+        if self._aps is None:
+            return 0
+        now = self.clock()
+        added = 0
+        for delivery in self.store.unfinished_deliveries():
+            if self._aps.get_job(f"retry:{delivery.subscription_id}") is not None:
+                continue
+            sub = self.store.get_subscription(delivery.subscription_id)
+            if sub is None or sub.paused or not self.service.covers(sub):
+                continue
+            if delivery.holder == self.holder:
+                after = self.retry_after
+            else:
+                after = max(timedelta(0), delivery.claimed_at + self.service.stale_after - now)
+            log.info(
+                "digest %s of subscription %d is unfinished (claimed by %s): retrying it in %s",
+                delivery.period_key,
+                sub.id,
+                delivery.holder,
+                after,
+            )
+            self._retry(sub.id, after, delivery.period_key)
+            added += 1
+        return added
 
     def sync_jobs(self) -> SyncStats:
         """Make the job store hold one job per active subscription, with its current schedule,

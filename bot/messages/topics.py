@@ -264,7 +264,9 @@ def build_digest_run(
         elif result.outcome in ("paused", "skipped_paused"):
             lines.append(f"{where}: paused — {result.detail or 'the channel cannot be used'}.")
         elif result.outcome == "retry_later":
-            lines.append(f"{where}: Discord kept failing; the digest will be retried shortly.")
+            lines.append(
+                f"{where}: Discord kept failing; the digest will be retried in a few minutes."
+            )
         else:
             lines.append(f"{where}: the subscription is gone.")
     text = f"Digest of {topic_name}: " + (" ".join(lines) if lines else "no channel.")

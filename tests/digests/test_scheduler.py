@@ -245,6 +245,67 @@ async def test_a_quick_restart_finishes_the_interrupted_digest_once(world: World
         await b.scheduler.stop()
 
 
+async def test_a_digest_now_that_discord_kept_failing_is_retried_by_the_leader(
+    world: World,
+) -> None:
+    a = world.process("A", resync_every=0)
+    sub = setup_subscription(a)
+    a.store.catalog.upsert(cs_cl()[:3])
+    await a.scheduler.start()
+    try:
+        world.discord.busy = 100  # every post answers 429 until the service gives up for now
+        (result,) = await a.scheduler.service.run_now(GUILD, "nlp")
+        assert result.outcome == "retry_later" and world.discord.messages == []
+        world.discord.busy = 0
+
+        assert await a.scheduler.step()  # the lease round sweeps the unfinished deliveries
+        assert f"retry:{sub.id}" in a.scheduler.next_runs()
+        assert a.scheduler.sweep_unfinished() == 0  # one retry job is enough
+        world.clock.advance(a.scheduler.retry_after)
+        await a.scheduler.run_due()
+        assert len(world.discord.messages) == 1
+        assert sorted(world.discord.paper_keys()) == sorted(p.key for p in cs_cl()[:3])
+        assert a.store.unfinished_deliveries() == []
+        assert f"retry:{sub.id}" not in a.scheduler.next_runs()
+    finally:
+        await a.scheduler.stop()
+
+
+async def test_a_digest_now_left_by_a_dead_follower_is_finished_by_the_leader(
+    world: World,
+) -> None:
+    """``/digest now`` runs in whichever process got the command; when that is not the leader
+    and it dies mid-digest, no restart would recover the claim, so the leader takes it over
+    once it is stale (before, it waited for the subscription's next slot)."""
+    a = world.process("A", resync_every=0)
+    b = world.process("B")
+    sub = setup_subscription(a)
+    a.store.catalog.upsert(cs_cl()[:20])
+    await a.scheduler.start()
+    await b.scheduler.start()
+    try:
+        assert a.scheduler.is_leader and not b.scheduler.is_leader
+        b.scheduler.service.poster = FakePoster(world.discord, crash_after=0)
+        with pytest.raises(Crash):  # B's /digest now, killed after Discord accepted part 1
+            await b.scheduler.service.run_now(GUILD, "nlp")
+        (left,) = a.store.unfinished_deliveries()
+        assert left.holder == "B" and len(left.messages) >= 2
+
+        assert await a.scheduler.step()
+        assert f"retry:{sub.id}" in a.scheduler.next_runs()
+        await a.scheduler.run_due()
+        assert len(world.discord.messages) == 1  # B's claim is not stale yet
+        world.clock.advance(a.scheduler.service.stale_after)
+        await a.scheduler.run_due()
+        assert len(world.discord.messages) == len(left.messages)
+        posted = world.discord.paper_keys()
+        assert len(posted) == len(set(posted)) == 20
+        assert a.store.unfinished_deliveries() == []
+    finally:
+        await b.scheduler.stop(release=False)
+        await a.scheduler.stop()
+
+
 async def test_a_leader_that_loses_its_lease_stops_scheduling(world: World) -> None:
     a = world.process("A")
     b = world.process("B")
