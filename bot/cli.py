@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -571,4 +573,12 @@ def main(argv: list[str] | None = None) -> None:
         code = 0
     except KeyboardInterrupt:
         code = 130
+    except Exception as exc:  # a bug: one line, and the traceback when debugging
+        _say(
+            f"paperbot: internal error: {exc.__class__.__name__}: {exc} (a bug; "
+            "PAPERBOT_LOG_LEVEL=DEBUG shows where)"
+        )
+        if os.environ.get("PAPERBOT_LOG_LEVEL", "").upper() == "DEBUG":
+            traceback.print_exc()
+        code = 1
     sys.exit(code if isinstance(code, int) else 0)

@@ -406,11 +406,12 @@ class DigestService:
                     )
                     if message_id is not None:
                         log.info(
-                            "digest %s of subscription %d: part %d was posted already (message "
-                            "%d); not posting it again",
+                            "digest %s of subscription %d: message %d of %d was posted already "
+                            "(%d); not posting it again",
                             delivery.period_key,
                             sub.id,
-                            part,
+                            part + 1,
+                            len(delivery.messages),
                             message_id,
                         )
                 if message_id is None:

@@ -212,3 +212,20 @@ def test_a_cut_gzip_dump_fails_with_a_reason_and_keeps_what_landed(
     result = paperbot("import", str(cut), "--format", "paperbot-jsonl", db=other)
     assert result.returncode == 1
     assert "stopped after" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_database_url_with_percent_escapes_works(tmp_path: Path) -> None:
+    """Alembic's config parser reads "%" as an interpolation: a URL holding a percent-encoded
+    password or a ``search_path`` option used to stop every command with a traceback."""
+    from tests.conftest import POSTGRES_URL, migrated_postgres_schema
+
+    odd = tmp_path / "100%25 papers" / "catalog.db"  # a "%" in the file's path
+    assert paperbot("import", str(RSS), db=odd).returncode == 0
+    with migrated_postgres_schema("paperbot_cli") as schema:
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        env = {"DATABASE_URL": url, "PAPERBOT_SEARCH_ENGINE": "database"}
+        imported = paperbot("import", str(RSS), "--json", db=odd, env=env)
+        assert imported.returncode == 0, imported.stderr
+        stats = paperbot("stats", "--json", db=odd, env=env)
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout)["papers"] == 1504

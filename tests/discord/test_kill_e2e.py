@@ -17,7 +17,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from bot.domain.subscriptions import Delivery
 from storage.catalog import SqlCatalog
 from storage.db import create_db_engine
 from storage.subscriptions import SqlSubscriptions
+from tests.conftest import POSTGRES_URL, migrated_postgres_schema
 from tests.fakediscord import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
@@ -108,22 +109,34 @@ async def fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeDiscord]:
 NO_HISTORY = ~Perm.READ_MESSAGE_HISTORY
 
 
+@pytest.fixture
+def url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[str]:
+    """The database both processes share: a copy of the SQLite catalog, or a PostgreSQL schema
+    of the test's own (reached through ``search_path`` in the URL), empty: the first ``paperbot
+    run`` loads the bundled sample into it."""
+    if request.param == "sqlite":
+        copy = tmp_path / "paperbot.db"
+        copy.write_bytes(Path(database_url.removeprefix("sqlite:///")).read_bytes())
+        yield f"sqlite:///{copy}"
+        return
+    with migrated_postgres_schema("paperbot_kill") as schema:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
 @pytest.mark.parametrize(
-    ("moment", "fake", "history"),
+    ("moment", "fake", "history", "url"),
     [
-        ("before_discord_creates_it", 300.0, True),
-        ("after_discord_created_it", 300.0, False),  # the nonce finds it
-        ("after_discord_created_it", 0.0, True),  # Discord forgot the nonce: the history finds it
+        ("before_discord_creates_it", 300.0, True, "sqlite"),
+        ("after_discord_created_it", 300.0, False, "sqlite"),  # the nonce finds it
+        ("after_discord_created_it", 0.0, True, "sqlite"),  # the nonce is forgotten: history
+        ("after_discord_created_it", 0.0, True, "postgresql"),
     ],
-    indirect=["fake"],
-    ids=["before", "after-nonce", "after-history"],
+    indirect=["fake", "url"],
+    ids=["before", "after-nonce", "after-history", "after-history-postgresql"],
 )
 async def test_kill_9_while_posting_a_digest_then_a_restart_posts_each_message_once(
-    fake: FakeDiscord, database_url: str, tmp_path: Path, moment: str, history: bool
+    fake: FakeDiscord, url: str, tmp_path: Path, moment: str, history: bool
 ) -> None:
-    copy = tmp_path / "paperbot.db"
-    copy.write_bytes(Path(database_url.removeprefix("sqlite:///")).read_bytes())
-    url = f"sqlite:///{copy}"
     if history:
         guild = fake.add_guild("Lab")
     else:
