@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -57,6 +58,8 @@ class PaperBot(commands.Bot):
         run_scheduler: bool = True,
         **options: Any,
     ) -> None:
+        # A paper bot has no voice: spare the log discord.py's warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents(guilds=True),
@@ -195,6 +198,16 @@ def run_discord(services: Services) -> int:
         return 1
     except discord.PrivilegedIntentsRequired as exc:
         log.error("Discord refused a privileged intent: %s", exc)
+        return 1
+    except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+        # Logging in failed (the gateway reconnects by itself once connected): no network, a
+        # Discord outage, or a wrong PAPERBOT_DISCORD_API_BASE. A supervisor starts us again.
+        log.error(
+            "could not reach Discord at %s to log in (%s: %s); paperbot stops",
+            services.settings.discord_api_base,
+            exc.__class__.__name__,
+            exc,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

@@ -229,3 +229,21 @@ def test_a_database_url_with_percent_escapes_works(tmp_path: Path) -> None:
         stats = paperbot("stats", "--json", db=odd, env=env)
         assert stats.returncode == 0, stats.stderr
         assert json.loads(stats.stdout)["papers"] == 1504
+
+
+def test_run_with_discord_unreachable_stops_with_one_line(db: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        "PAPERBOT_DISCORD_TOKEN": "not-a-real-token-s3cr3t",
+        "PAPERBOT_DISCORD_API_BASE": f"http://127.0.0.1:{port}/api/v10",
+        "PAPERBOT_DISCORD_GATEWAY_URL": f"ws://127.0.0.1:{port}/",
+    }
+    done = paperbot("run", db=db, env=env)
+    assert done.returncode == 1
+    assert f"could not reach Discord at http://127.0.0.1:{port}/api/v10 to log in" in done.stderr
+    assert "Traceback" not in done.stderr and "s3cr3t" not in done.stderr
+    assert "voice will NOT be supported" not in done.stderr
