@@ -225,13 +225,10 @@ def _split_subscribe(text: str) -> tuple[str, str | None, str | None]:
         return "", None, None
     topic, rest = words[0], words[1:]
     zone = None
+    # No schedule has a "/" in it: a last word with one is the time zone, checked (and an
+    # unknown one named) where the subscription is made.
     if rest and ("/" in rest[-1] or rest[-1].upper() in ("UTC", "GMT")):
-        try:
-            zone = parse_timezone(rest[-1])
-        except ScheduleError:
-            zone = None
-        if zone is not None:
-            rest = rest[:-1]
+        zone, rest = rest[-1], rest[:-1]
     return topic, " ".join(rest) or None, zone
 
 

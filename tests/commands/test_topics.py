@@ -181,6 +181,17 @@ async def test_subscribe_defaults_and_schedule_errors(services: Services) -> Non
     assert (await subs.unsubscribe(deps, boss, "agents")).error
 
 
+async def test_the_console_subscribe_names_an_unknown_time_zone(services: Services) -> None:
+    session = ConsoleSession(deps_at(services), default_registry())
+    await session.handle("/topic add zones cat:cs.CL")
+    bad = await session.handle("/subscribe zones daily 08:00 Mars/Base")
+    assert bad is not None and bad.error
+    assert "Unknown time zone" in bad.content and "Mars/Base" in bad.content
+    good = await session.handle("/subscribe zones weekly mon 09:30 europe/berlin")
+    assert good is not None and not good.error
+    assert "every Monday at 09:30 (Europe/Berlin)" in good.content
+
+
 async def test_preview_is_private_and_holds_the_papers(services: Services) -> None:
     deps = deps_at(services)
     boss = manager()
