@@ -253,6 +253,8 @@ def import_(
     if format and format not in FORMATS:
         raise CliError(f"unknown format {format!r}; choose one of: {', '.join(FORMATS)}")
     for path in files:
+        if path.is_dir():
+            raise CliError(f"cannot read {path}: it is a directory; name the files in it")
         if not path.is_file():
             raise CliError(f"cannot read {path}: no such file")
     results = []

@@ -247,3 +247,11 @@ def test_run_with_discord_unreachable_stops_with_one_line(db: Path) -> None:
     assert f"could not reach Discord at http://127.0.0.1:{port}/api/v10 to log in" in done.stderr
     assert "Traceback" not in done.stderr and "s3cr3t" not in done.stderr
     assert "voice will NOT be supported" not in done.stderr
+
+
+def test_import_of_a_directory_says_so(db: Path, tmp_path: Path) -> None:
+    done = paperbot("import", str(tmp_path), db=db)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"paperbot: error: cannot read {tmp_path}: it is a directory; name the files in it"
+    )

@@ -81,6 +81,10 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
     message: the content decides.
     """
     what = f" in {filename!r}" if filename else ""
+    if head.startswith(b"\x1f\x8b"):
+        raise ValueError(
+            f"cannot tell the format{what}: it is gzip-compressed; a name ending in .gz is read"
+        )
     text = _decode(head[:_HEAD_BYTES])
     stripped = text.lstrip()
     if not stripped:
@@ -109,6 +113,9 @@ def detect_format(head: bytes, filename: str | None = None) -> str:
     lines = stripped.splitlines()
     if any(HEADER_RE.match(line) for line in lines[:40]):
         return "listing"
+    sample = stripped[:200]
+    if "\x00" in sample or sample.count("\ufffd") > 2:
+        raise ValueError(f"cannot tell the format{what}: it is binary data, not text")
     raise ValueError(
         f"cannot tell the format{what}: not XML, not JSON Lines, and no 'CODE' + date line "
         f"such as 'CLNov 3, 2023' in the first lines (starts {stripped[:60]!r})"

@@ -117,3 +117,13 @@ def test_empty_input() -> None:
 def test_arbitrary_bytes_give_a_format_or_value_error(head: bytes) -> None:
     with suppress(ValueError):
         assert detect_format(head) in FORMATS
+
+
+def test_binary_and_gzip_are_named_without_echoing_the_bytes() -> None:
+    import gzip
+
+    with pytest.raises(ValueError, match=r"it is gzip-compressed; a name ending in \.gz is read"):
+        detect_format(gzip.compress(b'{"id": "2401.00001"}\n'), "dump.jsonl")
+    noise = bytes(range(256)) * 4
+    with pytest.raises(ValueError, match=r"in 'x.bin': it is binary data, not text$"):
+        detect_format(noise, "x.bin")
