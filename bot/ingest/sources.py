@@ -155,6 +155,7 @@ def _parse_ids(text: str) -> list[str]:
 def _parse_categories(text: str) -> list[str]:
     categories: list[str] = []
     problems: list[str] = []
+    unknown: list[str] = []  # archives nobody has heard of, named together
     for raw in _SPLIT_RE.split(text):
         if not raw:
             continue
@@ -164,7 +165,8 @@ def _parse_categories(text: str) -> list[str]:
             continue
         archive = m.group("archive").lower()
         if archive not in ARXIV_ARCHIVES:
-            problems.append(f"{archive!r} is not an arXiv archive (archives: {_ARCHIVE_LIST})")
+            if archive not in unknown:
+                unknown.append(archive)
             continue
         subject = m.group("subject")
         if subject is None:
@@ -175,6 +177,10 @@ def _parse_categories(text: str) -> list[str]:
             code = f"{archive}.{subject.upper() if len(subject) == 2 else subject.lower()}"
         if code not in categories:
             categories.append(code)
+    if unknown:
+        names = ", ".join(repr(a) for a in unknown)
+        verb = "is not an arXiv archive" if len(unknown) == 1 else "are not arXiv archives"
+        problems.append(f"{names} {verb} (archives: {_ARCHIVE_LIST})")
     if problems:
         # Words that are not categories are most likely a search ("large language models").
         hint = f"; to search arXiv for it, use 'arxiv:{text}'" if ":" not in text else ""

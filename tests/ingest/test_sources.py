@@ -54,6 +54,7 @@ def test_categories_become_rss(spec: str, name: str) -> None:
         ("astroph", "'astroph' is not an arXiv archive"),
         ("transformers", "use 'arxiv:transformers'"),
         ("large language models", "use 'arxiv:large language models'"),
+        ("large language models", "'large', 'language', 'models' are not arXiv archives ("),
         ("cs..CL", "not an arXiv category"),
         ("cs.CL!", "not an arXiv category"),
         ("foo.BAR", "'foo' is not an arXiv archive"),
