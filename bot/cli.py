@@ -460,7 +460,10 @@ def search(
         _print_json(_hits_json(found.hits))
         return
     if not found.hits:
-        out.print("no papers match" if not found.total else f"no page {page}", markup=False)
+        if found.total:
+            pages = f"{found.pages}{'+' if found.capped else ''}"
+            raise CliError(f"there is no page {page}: the results have {pages} page(s)")
+        out.print("no papers match", markup=False)
         return
     noun = "paper" if found.total == 1 and not found.capped else "papers"
     out.print(

@@ -255,3 +255,15 @@ def test_import_of_a_directory_says_so(db: Path, tmp_path: Path) -> None:
     assert done.stderr.strip() == (
         f"paperbot: error: cannot read {tmp_path}: it is a directory; name the files in it"
     )
+
+
+def test_search_past_the_last_page_says_how_many_there_are(db: Path) -> None:
+    paperbot("import", str(RSS), db=db)
+    first = paperbot("search", "language", "models", db=db)
+    assert first.returncode == 0, first.stderr
+    pages = int(first.stdout.split(" · page 1 of ")[1].split()[0].rstrip("+"))
+    past = paperbot("search", "language", "models", "--page", str(pages + 1), db=db)
+    assert past.returncode == 1
+    assert past.stderr.strip() == (
+        f"paperbot: error: there is no page {pages + 1}: the results have {pages} page(s)"
+    )
