@@ -12,9 +12,10 @@ console, a fake in tests. Delivery goes:
 3. **commit** — the delivery, all its papers, and the subscription's window, in one transaction.
 
 A restart after a crash anywhere resumes unfinished deliveries: parts already recorded are not
-posted again; a part posted but not recorded is posted again with the same nonce, which Discord
-answers with the message it already has (within its nonce window). docs/digests.md has the whole
-argument, and what remains outside Discord's guarantee.
+posted again; a part posted but not recorded is found in the channel's history
+(``DigestPoster.find_posted``) and recorded, or else posted again with the same nonce, which
+Discord answers with the message it already has (within its nonce window). docs/digests.md has
+the whole argument, and what remains outside Discord's guarantee.
 """
 
 from __future__ import annotations

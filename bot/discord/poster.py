@@ -5,7 +5,9 @@ deterministic nonce, which discord.py sends with ``enforce_nonce`` (Discord then
 repeated nonce with the message it already has), and with no allowed mentions. Paper text is
 escaped with :mod:`bot.discord.render`, so a title can neither ping nor inject markdown. Errors
 become the service's: 403 and 404 are :class:`ChannelGone` (the subscription pauses), 429, 5xx
-and lost connections :class:`Retryable` (retried with the same nonce).
+and lost connections :class:`Retryable` (retried with the same nonce). A resumed delivery asks
+:meth:`DiscordPoster.find_posted` first whether its next part is already in the channel: Discord
+keeps no nonce with a message, so after the nonce window only the history can tell.
 
 :class:`DiscordPauseNotifier` tells a server its subscription was paused, in another channel the
 bot can post in (the system channel first); when there is none, the reply to the next command
