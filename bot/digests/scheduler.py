@@ -254,7 +254,8 @@ class DigestScheduler:
 
     async def step(self) -> bool:
         """One lease round: take or renew the lease, start or stop scheduling accordingly,
-        resync jobs when subscriptions changed. Returns whether this process leads."""
+        resync jobs when subscriptions changed, and give unfinished deliveries retry jobs.
+        Returns whether this process leads."""
         leads = self.store.acquire_lease(self.lease_name, self.holder, self.lease_ttl)
         if leads and not self.is_leader:
             await self._promote()
@@ -263,6 +264,7 @@ class DigestScheduler:
             await self._demote()
         elif leads:
             self._maybe_resync()
+            self.sweep_unfinished()
         return self.is_leader
 
     async def _promote(self) -> None:
@@ -306,7 +308,6 @@ class DigestScheduler:
         version = self.store.subscriptions_version()
         if version != self._version:
             self.sync_jobs()
-        self.sweep_unfinished()
         self._last_sync = loop_time
 
     def sweep_unfinished(self) -> int:
@@ -331,11 +332,12 @@ class DigestScheduler:
             else:
                 after = max(timedelta(0), delivery.claimed_at + self.service.stale_after - now)
             log.info(
-                "digest %s of subscription %d is unfinished (claimed by %s): retrying it in %s",
+                "digest %s of subscription %d is not finished (claimed by %s): a retry job "
+                "checks it in %.0f s",
                 delivery.period_key,
                 sub.id,
                 delivery.holder,
-                after,
+                after.total_seconds(),
             )
             self._retry(sub.id, after, delivery.period_key)
             added += 1

@@ -248,7 +248,7 @@ async def test_a_quick_restart_finishes_the_interrupted_digest_once(world: World
 async def test_a_digest_now_that_discord_kept_failing_is_retried_by_the_leader(
     world: World,
 ) -> None:
-    a = world.process("A", resync_every=0)
+    a = world.process("A")
     sub = setup_subscription(a)
     a.store.catalog.upsert(cs_cl()[:3])
     await a.scheduler.start()
@@ -277,7 +277,7 @@ async def test_a_digest_now_left_by_a_dead_follower_is_finished_by_the_leader(
     """``/digest now`` runs in whichever process got the command; when that is not the leader
     and it dies mid-digest, no restart would recover the claim, so the leader takes it over
     once it is stale (before, it waited for the subscription's next slot)."""
-    a = world.process("A", resync_every=0)
+    a = world.process("A")
     b = world.process("B")
     sub = setup_subscription(a)
     a.store.catalog.upsert(cs_cl()[:20])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -208,3 +209,65 @@ async def test_kill_9_while_posting_a_digest_then_a_restart_posts_each_message_o
     finally:
         await first.stop()
         assert await second.stop() in (None, 0, 130, -signal.SIGINT)
+
+
+@pytest.mark.parametrize("fake", [0.0], indirect=True)  # Discord forgot the nonce
+@pytest.mark.parametrize("url", ["postgresql"], indirect=True)
+async def test_two_processes_on_postgresql_the_leader_finishes_a_digest_the_other_left(
+    fake: FakeDiscord, url: str, tmp_path: Path
+) -> None:
+    """Two ``paperbot run`` on one PostgreSQL database: the first takes the scheduler lease, the
+    second gets the commands (its gateway session is the newer). The second dies (SIGKILL) in
+    the middle of a ``/digest now``; nobody restarts it. The leader, which never ran that
+    command, finishes the digest once the claim is stale: each message once."""
+    guild = fake.add_guild("Lab")
+    channel = fake.add_channel(guild, "papers")
+    fake.add_member(guild, CAROL, "carol", Perm.MANAGE_CHANNELS)
+    leader = Bot(fake, url, tmp_path / "leader.log")
+    other = Bot(fake, url, tmp_path / "other.log")
+    try:
+        await leader.start()
+        await other.start()
+        await _slash(fake, guild, channel, "topic add", {"name": "language", "query": "cat:cs.CL"})
+        await _slash(fake, guild, channel, "subscribe", {"topic": "language"})
+
+        seen = 0
+
+        def die(method: str, path: str, body: Any) -> bool:
+            nonlocal seen
+            seen += 1
+            if seen == 2:
+                other.kill()
+            return False
+
+        fake.on_request("POST", rf"^/channels/{channel}/messages$", die, after=True)
+        await fake.send_slash_command(guild, channel, CAROL, "digest now", {"topic": "language"})
+        assert other.proc is not None
+        assert await asyncio.wait_for(other.proc.wait(), 30) == -signal.SIGKILL
+        fake.hooks.clear()
+
+        engine = create_db_engine(url)
+        store = SqlSubscriptions(engine, SqlCatalog(engine))
+        assert leader.proc is not None
+        assert store.lease_holder("digests") == f"{socket.gethostname()}:{leader.proc.pid}"
+        (sub,) = store.list_subscriptions(guild)
+        (left,) = store.unfinished_deliveries(sub.id)
+        assert left.holder == f"{socket.gethostname()}:{other.proc.pid}"
+
+        def done() -> Delivery | None:
+            found = store.get_delivery(sub.id, left.period_key)
+            return found if found is not None and found.finished else None
+
+        finished = await fake.wait_for(done, 60, "the leader finished the digest")
+        posts = _posts(fake, channel)
+        assert [m.id for m in posts] == list(finished.message_ids)
+        assert len(posts) == len(left.messages) >= 3
+        assert store.unfinished_deliveries() == []
+        engine.dispose()
+        told = (tmp_path / "leader.log").read_text()
+        assert "finished the interrupted digest" in told
+        assert "takes the scheduler lease" not in (tmp_path / "other.log").read_text()
+        assert fake.rejections == []
+    finally:
+        await other.stop()
+        await leader.stop()
