@@ -143,7 +143,6 @@ async def _scheduled_console(
         ingest_schedule=services.settings.ingest_schedule,
         ingest_timezone=services.settings.ingest_timezone,
         lease_ttl=timedelta(seconds=services.settings.scheduler_lease_seconds),
-        renew_every=services.settings.scheduler_lease_seconds / 4,
         on_result=report,
     )
     loop = asyncio.get_running_loop()

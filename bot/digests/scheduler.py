@@ -181,7 +181,7 @@ class DigestScheduler:
         holder: str | None = None,
         lease_name: str = LEASE_NAME,
         lease_ttl: timedelta = timedelta(seconds=60),
-        renew_every: float = 15.0,
+        renew_every: float | None = None,
         resync_every: float = 60.0,
         ingest: Callable[[], Awaitable[object]] | None = None,
         ingest_schedule: str = "30 0 * * mon-fri",
@@ -198,7 +198,8 @@ class DigestScheduler:
         self.holder = holder or service.holder or default_holder()
         self.lease_name = lease_name
         self.lease_ttl = lease_ttl
-        self.renew_every = renew_every
+        # Renewed four times a lease, so a slow round or two never loses it.
+        self.renew_every = lease_ttl.total_seconds() / 4 if renew_every is None else renew_every
         self.resync_every = resync_every
         self.ingest = ingest
         self.ingest_trigger = CronTrigger.from_crontab(
@@ -270,7 +271,7 @@ class DigestScheduler:
     async def _promote(self) -> None:
         log.info("%s takes the scheduler lease %r", self.holder, self.lease_name)
         _ACTIVE[self.lease_name] = self
-        recovered = await self.service.recover()
+        await self.service.recover()
         aps = AsyncIOScheduler(
             timezone=UTC,
             jobstores={
@@ -283,12 +284,10 @@ class DigestScheduler:
         aps.start(paused=True)
         self._aps = aps
         self.sync_jobs()
-        # A delivery claimed by another holder a moment ago (this host's previous process,
-        # restarted quickly) is left to it for service.stale_after; then it is surely dead, and
-        # a retry job finishes the delivery, within Discord's nonce window.
-        for result in recovered:
-            if result.outcome == "in_progress":
-                self._retry(result.subscription_id, self.service.stale_after, result.period_key)
+        # What recover() left: a delivery claimed by another holder a moment ago (this host's
+        # previous process, restarted quickly) waits for service.stale_after, then a retry job
+        # finishes it, within Discord's nonce window.
+        self.sweep_unfinished()
         aps.resume()
 
     async def _demote(self) -> None:
@@ -311,37 +310,43 @@ class DigestScheduler:
         self._last_sync = loop_time
 
     def sweep_unfinished(self) -> int:
-        """Give each unfinished delivery of the subscriptions this process runs a retry job,
-        unless it has one; returns how many were added. They are the ones no job would finish
-        before the subscription's next slot: a ``/digest now`` that Discord kept failing, or
-        one a process that was not the leader claimed and then died. Another holder's claim is
-        left to it for the service's ``stale_after``; this process's own (given up for now,
-        or still running: the retry then finds it done) is retried after ``retry_after``."""
+        """Make sure a retry job will finish each unfinished delivery of the subscriptions this
+        process runs, and soon enough; returns how many jobs were added or brought forward.
+        They are the deliveries no job would finish before the subscription's next slot: a
+        ``/digest now`` that Discord kept failing, one a process that was not the leader claimed
+        and then died, or one the last leader left (its retry job, kept in the job store, may
+        be set later than this process needs). Another holder's claim is left to it for the
+        service's ``stale_after``; this process's own, when it is not running it right now, is
+        retried after ``retry_after``."""
         if self._aps is None:
             return 0
         now = self.clock()
-        added = 0
+        changed = 0
         for delivery in self.store.unfinished_deliveries():
-            if self._aps.get_job(f"retry:{delivery.subscription_id}") is not None:
+            sub_id = delivery.subscription_id
+            if self.service.is_delivering(sub_id):
+                continue  # it ends posted, or in a state the next round sees
+            if delivery.holder == self.holder:
+                when = now + self.retry_after
+            else:
+                when = max(now, delivery.claimed_at + self.service.stale_after)
+            job = self._aps.get_job(f"retry:{sub_id}")
+            if job is not None and job.next_run_time is not None and job.next_run_time <= when:
                 continue
-            sub = self.store.get_subscription(delivery.subscription_id)
+            sub = self.store.get_subscription(sub_id)
             if sub is None or sub.paused or not self.service.covers(sub):
                 continue
-            if delivery.holder == self.holder:
-                after = self.retry_after
-            else:
-                after = max(timedelta(0), delivery.claimed_at + self.service.stale_after - now)
             log.info(
                 "digest %s of subscription %d is not finished (claimed by %s): a retry job "
                 "checks it in %.0f s",
                 delivery.period_key,
-                sub.id,
+                sub_id,
                 delivery.holder,
-                after.total_seconds(),
+                (when - now).total_seconds(),
             )
-            self._retry(sub.id, after, delivery.period_key)
-            added += 1
-        return added
+            self._retry(sub_id, when - now, delivery.period_key)
+            changed += 1
+        return changed
 
     def sync_jobs(self) -> SyncStats:
         """Make the job store hold one job per active subscription, with its current schedule,

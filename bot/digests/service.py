@@ -317,6 +317,11 @@ class DigestService:
 
     # -- delivering ------------------------------------------------------------------------------
 
+    def is_delivering(self, subscription_id: int) -> bool:
+        """Whether this process is running the subscription's delivery right now."""
+        lock = self._locks.get(subscription_id)
+        return lock is not None and lock.locked()
+
     def _lock(self, subscription_id: int) -> asyncio.Lock:
         lock = self._locks.get(subscription_id)
         if lock is None:

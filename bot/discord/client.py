@@ -101,7 +101,7 @@ class PaperBot(commands.Bot):
                 self, store.mark_pause_notified, store.release_pause_notice
             ),
             scope=Scope(CONSOLE_GUILD, only=False),  # the console's subscriptions are its own
-            stale_after=timedelta(seconds=services.settings.digest_resume_after_seconds),
+            stale_after=services.digests.stale_after,
         )
         if not self.run_scheduler:
             return
@@ -113,7 +113,6 @@ class PaperBot(commands.Bot):
             ingest_schedule=services.settings.ingest_schedule,
             ingest_timezone=services.settings.ingest_timezone,
             lease_ttl=timedelta(seconds=services.settings.scheduler_lease_seconds),
-            renew_every=services.settings.scheduler_lease_seconds / 4,
         )
         services.scheduler = self.scheduler
         await self.scheduler.start()

@@ -306,6 +306,34 @@ async def test_a_digest_now_left_by_a_dead_follower_is_finished_by_the_leader(
         await a.scheduler.stop()
 
 
+async def test_a_retry_job_the_dead_leader_set_late_is_brought_forward(world: World) -> None:
+    """The job store outlives the leader: a retry job it set for later (its own digest, Discord
+    failing) must not make the next leader wait past the claim's ``stale_after``."""
+    a = world.process("A")
+    sub = setup_subscription(a)
+    a.store.catalog.upsert(cs_cl()[:20])
+    await a.scheduler.start()
+    a.scheduler.service.poster = FakePoster(world.discord, crash_after=0)
+    with pytest.raises(Crash):
+        await a.scheduler.service.run_now(GUILD, "nlp")
+    (left,) = a.store.unfinished_deliveries()
+    a.scheduler._retry(sub.id, timedelta(hours=1), left.period_key)  # as A's sweep might have
+    await a.scheduler.stop(release=False)  # A dies
+
+    world.clock.advance(TTL + timedelta(seconds=1))
+    b = world.process("B")
+    await b.scheduler.start()
+    try:
+        due = left.claimed_at + b.scheduler.service.stale_after
+        assert b.scheduler.next_runs()[f"retry:{sub.id}"] == due
+        world.clock.set(due + timedelta(seconds=1))
+        await b.scheduler.run_due()
+        assert len(world.discord.messages) == len(left.messages)
+        assert b.store.unfinished_deliveries() == []
+    finally:
+        await b.scheduler.stop()
+
+
 async def test_a_leader_that_loses_its_lease_stops_scheduling(world: World) -> None:
     a = world.process("A")
     b = world.process("B")
